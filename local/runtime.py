@@ -26,9 +26,7 @@ from local.provision import Stack, provision
 from local.sqs import SqsPoller, start_pollers
 from local.template import REGION, ROOT, api_routes, resources_of_type
 
-STATE_DIR = ROOT / ".local"
-DEMO_FILE = STATE_DIR / "demo.json"
-OUTBOX = STATE_DIR / "outbox"
+STATE_DIR = Path(os.environ.get("FACTURA_STATE_DIR") or ROOT / ".local")
 
 
 def free_port() -> int:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 import pytest
-
 from billing.domain.errors import ValidationFailed
 from billing.domain.money import (
     CENT,
@@ -54,7 +53,15 @@ def test_round_half_up_to_unit_price_step() -> None:
 
 @pytest.mark.parametrize(
     ("value", "places"),
-    [("19.50", 1), ("100", 0), ("0.74", 2), ("1E+2", 0), ("8.250", 2), ("0.000", 0), ("1E-999999999", 999999999)],
+    [
+        ("19.50", 1),
+        ("100", 0),
+        ("0.74", 2),
+        ("1E+2", 0),
+        ("8.250", 2),
+        ("0.000", 0),
+        ("1E-999999999", 999999999),
+    ],
 )
 def test_decimal_places_ignores_trailing_zeros(value: str, places: int) -> None:
     assert decimal_places(D(value)) == places
@@ -135,9 +142,10 @@ def test_convert_foreign_to_home_multiplies() -> None:
 
 
 def test_convert_home_to_foreign_divides() -> None:
-    assert convert(D("100"), D("4.6"), Direction.HOME_TO_FOREIGN) == D("21.74")  # 21.7391...
-    assert convert(D("51"), D("4.6"), Direction.HOME_TO_FOREIGN, UNIT_PRICE_STEP) == D("11.0870")  # 11.08695...
-    assert convert(D("0.74"), D("4.6"), Direction.HOME_TO_FOREIGN, UNIT_PRICE_STEP) == D("0.1609")  # 0.16087
+    # 100 / 4.6 = 21.7391...; 51 / 4.6 = 11.08695...; 0.74 / 4.6 = 0.16087...
+    assert convert(D("100"), D("4.6"), Direction.HOME_TO_FOREIGN) == D("21.74")
+    assert convert(D("51"), D("4.6"), Direction.HOME_TO_FOREIGN, UNIT_PRICE_STEP) == D("11.0870")
+    assert convert(D("0.74"), D("4.6"), Direction.HOME_TO_FOREIGN, UNIT_PRICE_STEP) == D("0.1609")
 
 
 def test_convert_rounds_half_up() -> None:

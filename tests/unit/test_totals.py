@@ -8,7 +8,6 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal as D
 
 import pytest
-
 from billing.domain.errors import ValidationFailed
 from billing.domain.totals import (
     DocumentTotals,
@@ -65,15 +64,32 @@ def per_rate(totals: Totals | None) -> list[tuple[str, str, str, str]]:
     return [(str(r.rate), str(r.net), str(r.vat), str(r.total)) for r in totals.per_rate]
 
 
-def problems(items: Sequence[Item], **kwargs: object) -> list[str]:
+def problems(
+    items: Sequence[Item],
+    vat_type: VatType = VatType.STANDARD,
+    *,
+    currency: str = "RON",
+    input_currency: str | None = None,
+    rate: str | None = None,
+    reversal: bool = False,
+) -> list[str]:
+    """The messages of the ValidationFailed that `compute` raises with these arguments."""
     with pytest.raises(ValidationFailed) as caught:
-        compute(items, **kwargs)  # type: ignore[arg-type]
+        compute(
+            items, vat_type, currency=currency, input_currency=input_currency, rate=rate, reversal=reversal
+        )
     return caught.value.messages
 
 
 def item(**fields: object) -> dict[str, object]:
     """A normal position: 1 unit at 10, 19 % VAT, unless overridden; None drops a field."""
-    base: dict[str, object] = {"description": "Item", "unit": "pcs", "unit_count": "1", "price": "10", "vat": "19"}
+    base: dict[str, object] = {
+        "description": "Item",
+        "unit": "pcs",
+        "unit_count": "1",
+        "price": "10",
+        "vat": "19",
+    }
     base.update(fields)
     return {name: value for name, value in base.items() if value is not None}
 
@@ -106,7 +122,10 @@ def test_reference_vegetables_in_one_currency() -> None:
     # potatoes: 4 * 0.74 = 2.96; VAT 10 %: 0.296 -> 0.30; 3.26
     # sprouts: 250 * 51 = 12750.00; VAT 19 %: 2422.50; 15172.50
     assert lines(document) == [("2.96", "0.30", "3.26"), ("12750.00", "2422.50", "15172.50")]
-    assert per_rate(document.totals) == [("10", "2.96", "0.30", "3.26"), ("19", "12750.00", "2422.50", "15172.50")]
+    assert per_rate(document.totals) == [
+        ("10", "2.96", "0.30", "3.26"),
+        ("19", "12750.00", "2422.50", "15172.50"),
+    ]
     assert figures(document.totals) == ("12752.96", "2422.80", "15175.76")
     assert document.input_totals is None
     assert document.input_currency is None
@@ -120,7 +139,10 @@ def test_reference_vegetables_entered_in_eur_on_a_ron_invoice() -> None:
     # sprouts: 51 * 4.6 = 234.6000 RON; 250 * 234.6 = 58650.00; VAT 11143.50; 69793.50
     assert [str(line.amounts.unit_price) for line in document.lines] == ["3.4040", "234.6000"]
     assert lines(document) == [("13.62", "1.36", "14.98"), ("58650.00", "11143.50", "69793.50")]
-    assert per_rate(document.totals) == [("10", "13.62", "1.36", "14.98"), ("19", "58650.00", "11143.50", "69793.50")]
+    assert per_rate(document.totals) == [
+        ("10", "13.62", "1.36", "14.98"),
+        ("19", "58650.00", "11143.50", "69793.50"),
+    ]
     assert figures(document.totals) == ("58663.62", "11144.86", "69808.48")
     # the EUR figures are the lines computed in EUR (15175.76 * 4.6 = 69808.496: each currency's
     # lines add up on their own, so the converted totals may differ by cents)
@@ -142,7 +164,12 @@ def test_reference_vegetables_entered_in_ron_on_an_eur_invoice() -> None:
 
 # (b) "Add invoice (xml)": 12 months at 12, 24 % VAT, 10 % discount for advanced payment.
 
-SUBSCRIPTION: Item = {"description": "BASIC SUBSCRIPTION", "unit": "months", "unit_count": "12", "price": "12"}
+SUBSCRIPTION: Item = {
+    "description": "BASIC SUBSCRIPTION",
+    "unit": "months",
+    "unit_count": "12",
+    "price": "12",
+}
 ADVANCE_DISCOUNT: Item = {
     "type": "DiscountPosition",
     "description": "Discount for advanced payment",
@@ -167,7 +194,9 @@ def test_reference_xml_invoice_with_discount() -> None:
 
 def test_reference_xml_invoice_in_eur_shows_ron_figures() -> None:
     """Case 2 with prices in the document currency: the RON lines are computed from 12 * 4.6."""
-    document = compute([{**SUBSCRIPTION, "vat": "24"}, ADVANCE_DISCOUNT], currency="EUR", input_currency="RON", rate="4.6")
+    document = compute(
+        [{**SUBSCRIPTION, "vat": "24"}, ADVANCE_DISCOUNT], currency="EUR", input_currency="RON", rate="4.6"
+    )
     assert figures(document.totals) == ("129.60", "31.10", "160.70")
     # 12 EUR * 4.6 = 55.2000 RON; 12 * 55.2 = 662.40; VAT 158.976 -> 158.98; 821.38
     # discount -66.24; VAT -15.8976 -> -15.90; -82.14
@@ -176,7 +205,12 @@ def test_reference_xml_invoice_in_eur_shows_ron_figures() -> None:
 
 
 def test_reference_modify_positions_example() -> None:
-    document = compute([{**SUBSCRIPTION, "description": "STANDARD SUBSCRIPTION", "price": "35", "vat": "24"}, ADVANCE_DISCOUNT])
+    document = compute(
+        [
+            {**SUBSCRIPTION, "description": "STANDARD SUBSCRIPTION", "price": "35", "vat": "24"},
+            ADVANCE_DISCOUNT,
+        ]
+    )
     # 12 * 35 = 420.00; VAT 100.80; discount -42.00, VAT -10.08
     assert lines(document) == [("420.00", "100.80", "520.80"), ("-42.00", "-10.08", "-52.08")]
     assert figures(document.totals) == ("378.00", "90.72", "468.72")
@@ -281,7 +315,9 @@ def test_vat_may_be_omitted_when_the_type_charges_none() -> None:
 
 
 def test_vat_is_required_when_the_type_charges_it() -> None:
-    assert problems([item(vat=None)]) == ["document_positions[1].vat is required for vat_type 1 (VAT (standard))"]
+    assert problems([item(vat=None)]) == [
+        "document_positions[1].vat is required for vat_type 1 (VAT (standard))"
+    ]
     assert problems([item(vat=None)], vat_type=VatType.INCLUDED) == [
         "document_positions[1].vat is required for vat_type 2 (included VAT)"
     ]
@@ -302,7 +338,9 @@ def test_vat_is_required_when_the_type_charges_it() -> None:
         ("1", "0.01", "50", ("0.01", "0.01", "0.02")),  # VAT 0.005 -> 0.01
     ],
 )
-def test_line_rounding_is_half_up(unit_count: str, price: str, vat: str, expected: tuple[str, str, str]) -> None:
+def test_line_rounding_is_half_up(
+    unit_count: str, price: str, vat: str, expected: tuple[str, str, str]
+) -> None:
     document = compute([item(unit_count=unit_count, price=price, vat=vat)], reversal=True)
     assert lines(document) == [expected]
 
@@ -538,7 +576,10 @@ def test_currency_and_position_problems_are_reported_together() -> None:
             [item(discount_rate="5")],
             ["document_positions[1].discount_rate is only allowed on discount positions"],
         ),
-        ([item(), discount(price="5")], ["document_positions[2].price must not be given on a discount position"]),
+        (
+            [item(), discount(price="5")],
+            ["document_positions[2].price must not be given on a discount position"],
+        ),
         (
             [item(), discount(unit="pcs", unit_count="1", total="5", vat="19")],
             [
@@ -548,9 +589,18 @@ def test_currency_and_position_problems_are_reported_together() -> None:
                 "document_positions[2].total must not be given on a discount position",
             ],
         ),
-        ([item(), discount("0")], ["document_positions[2].discount_rate must be greater than 0 and at most 100"]),
-        ([item(), discount("150")], ["document_positions[2].discount_rate must be greater than 0 and at most 100"]),
-        ([item(), discount("-10")], ["document_positions[2].discount_rate must be greater than 0 and at most 100"]),
+        (
+            [item(), discount("0")],
+            ["document_positions[2].discount_rate must be greater than 0 and at most 100"],
+        ),
+        (
+            [item(), discount("150")],
+            ["document_positions[2].discount_rate must be greater than 0 and at most 100"],
+        ),
+        (
+            [item(), discount("-10")],
+            ["document_positions[2].discount_rate must be greater than 0 and at most 100"],
+        ),
         ([item(), discount(None)], ["document_positions[2].discount_rate is required"]),
         ([item(), discount(description=None)], ["document_positions[2].description is required"]),
         (
@@ -608,7 +658,10 @@ def test_a_discount_with_a_missing_rate_and_a_price() -> None:
 @pytest.mark.parametrize(
     ("fields", "expected"),
     [
-        ({"price": 1.5}, "document_positions[1].price must be a decimal string or an integer, not a binary float"),
+        (
+            {"price": 1.5},
+            "document_positions[1].price must be a decimal string or an integer, not a binary float",
+        ),
         ({"unit_count": "abc"}, "document_positions[1].unit_count must be a number"),
         ({"price": "NaN"}, "document_positions[1].price must be a number"),
         ({"price": D("NaN")}, "document_positions[1].price must be a finite number"),

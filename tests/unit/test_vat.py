@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 import pytest
-
 from billing.domain.errors import ValidationFailed
 from billing.domain.vat import VatType, parse_vat_rate, parse_vat_type, validate_vat_rate
 
@@ -45,7 +44,12 @@ def test_mentions_explain_why_no_vat_is_charged() -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(1, VatType.STANDARD), ("1", VatType.STANDARD), (" 5 ", VatType.REVERSE_CHARGE), (0, VatType.WITHOUT_VAT)],
+    [
+        (1, VatType.STANDARD),
+        ("1", VatType.STANDARD),
+        (" 5 ", VatType.REVERSE_CHARGE),
+        (0, VatType.WITHOUT_VAT),
+    ],
 )
 def test_parse_vat_type(value: object, expected: VatType) -> None:
     assert parse_vat_type(value) is expected

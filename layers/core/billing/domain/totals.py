@@ -68,7 +68,7 @@ _INPUT_FIELDS = ("input_currency_price", "input_currency_total")
 _DECIMAL_FIELDS = ("unit_count", "vat", *PRICE_FIELDS, "discount_rate")
 _TEXT_LIMITS = {"description": 10_000, "unit": 255, "product_code": 255}
 _KNOWN_FIELDS = frozenset({"type", "position", *_TEXT_LIMITS, *_DECIMAL_FIELDS})
-ZERO = Decimal("0.00")
+_ZERO = Decimal("0.00")
 
 
 def position_field(index: int, name: str | None = None) -> str:
@@ -324,7 +324,7 @@ def _position_problems(index: int, position: PositionInput, vat_type: VatType, r
     problems = [
         f"{position_field(index, name)} is required"
         for name, value in (("description", position.description), ("unit", position.unit))
-        if value is None
+        if not value
     ]
     if position.unit_count is None:
         problems.append(f"{position_field(index, 'unit_count')} is required")
@@ -454,10 +454,10 @@ def _discount_amounts(
 ) -> LineAmounts:
     """The discount of `bases` (lines of one VAT rate), by the module's rounding rule."""
     if inclusive:
-        gross = round_money(-sum((b.total for b in bases), ZERO) * share)
+        gross = round_money(-sum((b.total for b in bases), _ZERO) * share)
         net, vat = _split_gross(gross, rate)
         return LineAmounts(None, net, vat, gross)
-    net = round_money(-sum((b.net for b in bases), ZERO) * share)
+    net = round_money(-sum((b.net for b in bases), _ZERO) * share)
     vat = round_money(net * rate / 100)
     return LineAmounts(None, net, vat, net + vat)
 
@@ -469,17 +469,17 @@ def _totals(lines: Iterable[tuple[Decimal, LineAmounts]]) -> Totals:
     per_rate = tuple(
         RateTotals(
             rate=rate,
-            net=sum((a.net for a in group), ZERO),
-            vat=sum((a.vat for a in group), ZERO),
-            total=sum((a.total for a in group), ZERO),
+            net=sum((a.net for a in group), _ZERO),
+            vat=sum((a.vat for a in group), _ZERO),
+            total=sum((a.total for a in group), _ZERO),
         )
         for rate, group in sorted(by_rate.items())
     )
     return Totals(
         per_rate=per_rate,
-        net=sum((r.net for r in per_rate), ZERO),
-        vat=sum((r.vat for r in per_rate), ZERO),
-        total=sum((r.total for r in per_rate), ZERO),
+        net=sum((r.net for r in per_rate), _ZERO),
+        vat=sum((r.vat for r in per_rate), _ZERO),
+        total=sum((r.total for r in per_rate), _ZERO),
     )
 
 
@@ -503,7 +503,7 @@ def compute_receipt_amount(
 
 def remaining_due(total: Decimal, paid_amounts: Iterable[Decimal]) -> Decimal:
     """The invoice's total_due: its total less what was paid (never re-rounded per payment)."""
-    return round_money(total - sum(paid_amounts, ZERO))
+    return round_money(total - sum(paid_amounts, _ZERO))
 
 
 def apply_payment(total_due: Decimal, amount: Decimal) -> Decimal:

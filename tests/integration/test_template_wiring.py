@@ -1,0 +1,47 @@
+"""The template and the code must describe the same system: every route a function serves is
+an Api event of that function in template.yaml and vice versa, and every sample event in
+events/ runs against its function."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+
+from local.template import ROOT, api_routes, function_specs, load_template
+from tests.conftest import Tenant
+from tests.support.aws import LocalStack
+
+TEMPLATE = load_template()
+API_FUNCTIONS = sorted({route.function for route in api_routes(TEMPLATE)})
+
+
+@pytest.mark.parametrize("function_name", API_FUNCTIONS)
+def test_routes_match_template_events(aws: LocalStack, function_name: str) -> None:
+    function = aws.functions.resolve(function_name)
+    function.load()
+    served = {path.replace("<", "{").replace(">", "}") for path in function.module.api.paths}  # type: ignore[union-attr]
+    declared = {r.path for r in api_routes(TEMPLATE) if r.function == function_name}
+    assert served == declared
+    assert {r.method for r in api_routes(TEMPLATE) if r.function == function_name} == {"ANY"}, (
+        "Api events use ANY so the function itself answers 405 for verbs it does not serve"
+    )
+
+
+def test_every_function_has_a_sample_event() -> None:
+    samples = {p.stem for p in (ROOT / "events").glob("*.json")}
+    assert samples == {spec.code_uri.name for spec in function_specs(TEMPLATE)}
+
+
+@pytest.mark.parametrize("sample", sorted((ROOT / "events").glob("*.json")), ids=lambda p: p.stem)
+def test_sample_event_replays(aws: LocalStack, tenant: Tenant, sample: Path) -> None:
+    event = json.loads(sample.read_text())
+    spec = next(s for s in function_specs(TEMPLATE) if s.code_uri.name == sample.stem)
+    if "httpMethod" in event:  # an API Gateway event: swap in this test tenant's credentials
+        auth = "Basic " + base64.b64encode(f"{tenant.api_key}:x".encode()).decode()
+        event["headers"]["Authorization"] = auth
+        event["multiValueHeaders"]["Authorization"] = [auth]
+    result = aws.functions.resolve(spec.logical_id).invoke(event)
+    assert 200 <= result["statusCode"] < 300, result
