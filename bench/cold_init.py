@@ -54,7 +54,11 @@ def measure(body: str, env: dict[str, str]) -> float:
     samples = []
     for _ in range(TRIALS):
         out = subprocess.run(
-            [sys.executable, "-c", _CHILD.format(body=body)], env=env, capture_output=True, text=True, check=True
+            [sys.executable, "-c", _CHILD.format(body=body)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
         samples.append(float(out.strip().splitlines()[-1]))
     return statistics.median(samples)
@@ -89,7 +93,9 @@ def main() -> None:
             ]
         )
         rows.append((spec.logical_id, services, measure(body, env)))
-    print(f"cold init, median of {TRIALS} fresh interpreters; floor = import boto3 + one client: {floor * 1000:.0f} ms")
+    print(
+        f"cold init, median of {TRIALS} fresh interpreters; floor = import boto3 + one client: {floor * 1000:.0f} ms"
+    )
     print(f"{'function':32} {'clients':28} {'ms':>7} {'ratio':>6}")
     for name, services, seconds in rows:
         print(f"{name:32} {','.join(services) or '-':28} {seconds * 1000:7.0f} {seconds / floor:6.2f}")

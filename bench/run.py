@@ -12,7 +12,7 @@ BENCH = Path(__file__).resolve().parent
 
 def main() -> int:
     failures = 0
-    for script in sorted(BENCH.glob("bench_*.py")) + [BENCH / "cold_init.py"]:
+    for script in [*sorted(BENCH.glob("bench_*.py")), BENCH / "cold_init.py"]:
         print(f"\n== {script.name}", flush=True)
         failures += subprocess.run([sys.executable, str(script)], check=False).returncode != 0
     return 1 if failures else 0

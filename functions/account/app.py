@@ -8,10 +8,11 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from billing.domain.account import BranchOffice, BranchOfficeCreate, BranchOfficeUpdate
 from billing.http.api import Api, parse_ref
+from billing.http.listing import list_response
 from billing.store.accounts import Accounts
 from billing.store.branch_offices import branch_offices
-from billing.wire import views
 from billing.wire.codec import Format
+from billing.wire.views import account as views
 
 api = Api()
 accounts = Accounts()
@@ -30,8 +31,7 @@ def get_account(fmt: Format) -> Response[Any]:
 
 @api.route("/api/v1/branch_offices.{fmt}", "GET")
 def list_branch_offices(fmt: Format) -> Response[Any]:
-    offices, _ = branch_offices.page(api.principal.tenant_id, limit=MAX_BRANCH_OFFICES)
-    return api.respond(fmt, "branch_offices", [views.branch_office(o) for o in offices])
+    return list_response(api, fmt, "branch_offices", branch_offices, views.branch_office)
 
 
 @api.route("/api/v1/branch_offices.{fmt}", "POST")

@@ -9,8 +9,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from billing.domain import reference_data
 from billing.domain.errors import NotFound
 from billing.http.api import Api
-from billing.wire import views
 from billing.wire.codec import Format, split_format
+from billing.wire.views import account as views
 
 api = Api()
 

@@ -47,7 +47,12 @@ def start_runtime(state_dir: Path) -> RunningRuntime:
         "QUIET": "1",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "local"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        [sys.executable, "-m", "local"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     demo_file = state_dir / "demo.json"
     deadline = time.monotonic() + START_TIMEOUT_S

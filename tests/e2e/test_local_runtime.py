@@ -20,7 +20,9 @@ def test_account_with_curl(runtime: RunningRuntime) -> None:
     """The README's first command, verbatim but for key and port."""
     result = subprocess.run(
         ["curl", "-s", "-i", "-u", f"{runtime.api_key}:", f"{runtime.base_url}/api/v1/account.xml"],
-        capture_output=True, check=True, timeout=10,
+        capture_output=True,
+        check=True,
+        timeout=10,
     )
     head, _, body = result.stdout.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200")
@@ -39,7 +41,9 @@ def test_without_key_401_and_delete_405(runtime: RunningRuntime) -> None:
 def test_hostile_xml_over_http(runtime: RunningRuntime) -> None:
     payload = '<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]><branch_office><name>&x;</name></branch_office>'
     with httpx.Client(base_url=runtime.base_url, auth=(runtime.api_key, "x")) as http:
-        response = http.post("/api/v1/branch_offices.xml", content=payload, headers={"Content-Type": "application/xml"})
+        response = http.post(
+            "/api/v1/branch_offices.xml", content=payload, headers={"Content-Type": "application/xml"}
+        )
         assert response.status_code == 400
         assert len(ET.fromstring(http.get("/api/v1/branch_offices.xml").content)) == 0
 
@@ -57,8 +61,22 @@ def test_operator_cli_creates_a_working_tenant(runtime: RunningRuntime) -> None:
     from local.template import ROOT
 
     result = subprocess.run(
-        [sys.executable, "-m", "billing.admin", "--local", str(runtime.state_dir / "demo.json"), "tenant", "create", "--name", "ACME"],
-        capture_output=True, text=True, check=True, timeout=30, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "billing.admin",
+            "--local",
+            str(runtime.state_dir / "demo.json"),
+            "tenant",
+            "create",
+            "--name",
+            "ACME",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+        cwd=ROOT,
         env={**os.environ, "PYTHONPATH": f"{ROOT / 'layers' / 'core'}{os.pathsep}{ROOT}"},
     )
     created = json.loads(result.stdout)

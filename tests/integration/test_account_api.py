@@ -25,8 +25,18 @@ def test_account_xml_has_reference_fields(client: ApiClient, tenant: Tenant) -> 
     assert doc.tag == "account"
     assert doc.findtext("id") == str(tenant.tenant_id)
     assert doc.find("id").get("type") == "integer"
-    for field in ("name", "disabled", "company_name", "company_vat_id", "company_euid", "company_country_id",
-                  "total_open", "total_overdue", "branch_offices", "account_banks"):
+    for field in (
+        "name",
+        "disabled",
+        "company_name",
+        "company_vat_id",
+        "company_euid",
+        "company_country_id",
+        "total_open",
+        "total_overdue",
+        "branch_offices",
+        "account_banks",
+    ):
         assert doc.find(field) is not None, field
     assert doc.find("disabled").get("type") == "boolean"
     assert doc.find("branch_offices").get("type") == "array"
@@ -56,7 +66,9 @@ def test_missing_or_wrong_key_is_401_with_errors_body(aws: LocalStack, headers: 
     assert doc.tag == "errors" and doc.findtext("error")
 
 
-def test_key_of_another_tenant_digest_does_not_match(aws: LocalStack, tenant: Tenant, other_tenant: Tenant) -> None:
+def test_key_of_another_tenant_digest_does_not_match(
+    aws: LocalStack, tenant: Tenant, other_tenant: Tenant
+) -> None:
     """A key is looked up inside the tenant it names; swapping the tenant id breaks it."""
     forged = f"fct_{other_tenant.tenant_id}_{tenant.api_key.rsplit('_', 1)[1]}"
     assert ApiClient(aws.gateway, forged).get("/api/v1/account.xml").status == 401
@@ -72,7 +84,9 @@ def test_password_is_ignored(aws: LocalStack, tenant: Tenant) -> None:
         import base64
 
         token = base64.b64encode(f"{tenant.api_key}:{password}".encode()).decode()
-        response = ApiClient(aws.gateway).get("/api/v1/account.xml", headers={"Authorization": f"Basic {token}"})
+        response = ApiClient(aws.gateway).get(
+            "/api/v1/account.xml", headers={"Authorization": f"Basic {token}"}
+        )
         assert response.status == 200
 
 
@@ -96,36 +110,54 @@ def test_unknown_route_is_gateway_403(client: ApiClient) -> None:
 
 class TestBranchOffices:
     def test_crud_with_every_wire_format(self, client: ApiClient) -> None:
-        created = client.send_form("POST", "/api/v1/branch_offices.xml", {"branch_office": {"name": "Cluj", "city": "Cluj-Napoca"}})
+        created = client.send_form(
+            "POST", "/api/v1/branch_offices.xml", {"branch_office": {"name": "Cluj", "city": "Cluj-Napoca"}}
+        )
         assert created.status == 201
         office_id = xml(created).findtext("id")
         assert created.header("Location").endswith(f"/api/v1/branch_offices/{office_id}")
 
-        multipart = client.send_multipart("PUT", f"/api/v1/branch_offices/{office_id}.xml", {"branch_office[zip]": "400001"})
+        multipart = client.send_multipart(
+            "PUT", f"/api/v1/branch_offices/{office_id}.xml", {"branch_office[zip]": "400001"}
+        )
         assert multipart.status == 200
         assert xml(multipart).findtext("zip") == "400001"
         assert xml(multipart).findtext("city") == "Cluj-Napoca", "fields not sent must not change"
 
-        as_xml = client.send_xml("PUT", f"/api/v1/branch_offices/{office_id}.xml",
-                                 '<?xml version="1.0" encoding="UTF-8"?><branch_office><phone>+40 264 000</phone></branch_office>')
+        as_xml = client.send_xml(
+            "PUT",
+            f"/api/v1/branch_offices/{office_id}.xml",
+            '<?xml version="1.0" encoding="UTF-8"?><branch_office><phone>+40 264 000</phone></branch_office>',
+        )
         assert as_xml.status == 200 and xml(as_xml).findtext("phone") == "+40 264 000"
 
-        as_json = client.send_json("PUT", f"/api/v1/branch_offices/{office_id}.json", {"branch_office": {"fax": "1"}})
+        as_json = client.send_json(
+            "PUT", f"/api/v1/branch_offices/{office_id}.json", {"branch_office": {"fax": "1"}}
+        )
         assert as_json.status == 200 and as_json.json()["fax"] == "1"
 
         listing = client.get("/api/v1/branch_offices.xml")
         assert [e.findtext("id") for e in xml(listing)] == [office_id]
-        assert office_id in [e.findtext("id") for e in xml(client.get("/api/v1/account.xml")).find("branch_offices")]
+        assert office_id in [
+            e.findtext("id") for e in xml(client.get("/api/v1/account.xml")).find("branch_offices")
+        ]
 
         assert client.delete(f"/api/v1/branch_offices/{office_id}.xml").status == 200
         assert client.get(f"/api/v1/branch_offices/{office_id}.xml").status == 404
 
-    def test_other_tenants_office_is_404_and_untouched(self, aws: LocalStack, client: ApiClient, other_tenant: Tenant) -> None:
+    def test_other_tenants_office_is_404_and_untouched(
+        self, aws: LocalStack, client: ApiClient, other_tenant: Tenant
+    ) -> None:
         created = client.send_form("POST", "/api/v1/branch_offices.xml", {"branch_office": {"name": "Mine"}})
         office_id = xml(created).findtext("id")
         intruder = ApiClient(aws.gateway, other_tenant.api_key)
         assert intruder.get(f"/api/v1/branch_offices/{office_id}.xml").status == 404
-        assert intruder.send_form("PUT", f"/api/v1/branch_offices/{office_id}.xml", {"branch_office": {"name": "Stolen"}}).status == 404
+        assert (
+            intruder.send_form(
+                "PUT", f"/api/v1/branch_offices/{office_id}.xml", {"branch_office": {"name": "Stolen"}}
+            ).status
+            == 404
+        )
         assert intruder.delete(f"/api/v1/branch_offices/{office_id}.xml").status == 404
         assert xml(client.get(f"/api/v1/branch_offices/{office_id}.xml")).findtext("name") == "Mine"
         assert len(xml(intruder.get("/api/v1/branch_offices.xml"))) == 0
@@ -133,9 +165,24 @@ class TestBranchOffices:
     @pytest.mark.parametrize(
         ("body", "content_type", "status", "fragment"),
         [
-            ("branch_office[city]=X", "application/x-www-form-urlencoded", 422, "branch_office.name is required"),
-            ("branch_office[name]=A&branch_office[colour]=red", "application/x-www-form-urlencoded", 422, "branch_office.colour"),
-            ("branch_office[name]=" + "x" * 300, "application/x-www-form-urlencoded", 422, "branch_office.name"),
+            (
+                "branch_office[city]=X",
+                "application/x-www-form-urlencoded",
+                422,
+                "branch_office.name is required",
+            ),
+            (
+                "branch_office[name]=A&branch_office[colour]=red",
+                "application/x-www-form-urlencoded",
+                422,
+                "branch_office.colour",
+            ),
+            (
+                "branch_office[name]=" + "x" * 300,
+                "application/x-www-form-urlencoded",
+                422,
+                "branch_office.name",
+            ),
             ("<branch_office><name>A</name>", "application/xml", 400, ""),
             ("name=A", "application/x-www-form-urlencoded", 400, "branch_office"),
             ('{"branch_office": [1]}', "application/json", 400, "branch_office"),
@@ -178,10 +225,14 @@ EXTERNAL_ENTITY = """<?xml version="1.0"?>
 <!DOCTYPE branch_office [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
 <branch_office><name>&xxe;</name></branch_office>"""
 
-DOCTYPE_ONLY = """<?xml version="1.0"?><!DOCTYPE branch_office><branch_office><name>A</name></branch_office>"""
+DOCTYPE_ONLY = (
+    """<?xml version="1.0"?><!DOCTYPE branch_office><branch_office><name>A</name></branch_office>"""
+)
 
 
-@pytest.mark.parametrize("payload", [BILLION_LAUGHS, EXTERNAL_ENTITY, DOCTYPE_ONLY], ids=["billion-laughs", "xxe", "doctype"])
+@pytest.mark.parametrize(
+    "payload", [BILLION_LAUGHS, EXTERNAL_ENTITY, DOCTYPE_ONLY], ids=["billion-laughs", "xxe", "doctype"]
+)
 def test_hostile_xml_is_400_fast_and_writes_nothing(client: ApiClient, payload: str) -> None:
     started = time.perf_counter()
     response = client.send_xml("POST", "/api/v1/branch_offices.xml", payload)

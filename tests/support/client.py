@@ -32,14 +32,17 @@ def multipart(fields: Mapping[str, str]) -> tuple[bytes, str]:
     """What `curl -F name=value` sends."""
     boundary = f"------------------------{uuid.uuid4().hex[:16]}"
     parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n' for name, value in fields.items()
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        for name, value in fields.items()
     ]
     body = "".join(parts) + f"--{boundary}--\r\n"
     return body.encode(), f"multipart/form-data; boundary={boundary}"
 
 
 class ApiClient:
-    def __init__(self, gateway: LocalApiGateway, api_key: str | None = None, host: str = "factura.test") -> None:
+    def __init__(
+        self, gateway: LocalApiGateway, api_key: str | None = None, host: str = "factura.test"
+    ) -> None:
         self.gateway = gateway
         self.api_key = api_key
         self.host = host
@@ -59,13 +62,17 @@ class ApiClient:
         all_headers = [("Host", self.host), ("User-Agent", "factura-tests")]
         api_key = key if key is not None else self.api_key
         if auth and api_key:
-            all_headers.append(("Authorization", "Basic " + base64.b64encode(f"{api_key}:x".encode()).decode()))
+            all_headers.append(
+                ("Authorization", "Basic " + base64.b64encode(f"{api_key}:x".encode()).decode())
+            )
         if content_type:
             all_headers.append(("Content-Type", content_type))
         all_headers.extend((headers or {}).items())
         raw = body.encode() if isinstance(body, str) else body
         return self.gateway.dispatch(
-            HttpRequest(method=method, path=target.path, query_string=target.query, headers=all_headers, body=raw)
+            HttpRequest(
+                method=method, path=target.path, query_string=target.query, headers=all_headers, body=raw
+            )
         )
 
     def get(self, url: str, **kwargs: Any) -> HttpResponse:
@@ -76,7 +83,11 @@ class ApiClient:
 
     def send_form(self, method: str, url: str, data: Mapping[str, Any], **kwargs: Any) -> HttpResponse:
         return self.request(
-            method, url, body=http_build_query(data), content_type="application/x-www-form-urlencoded", **kwargs
+            method,
+            url,
+            body=http_build_query(data),
+            content_type="application/x-www-form-urlencoded",
+            **kwargs,
         )
 
     def send_multipart(self, method: str, url: str, fields: Mapping[str, str], **kwargs: Any) -> HttpResponse:

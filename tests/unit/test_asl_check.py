@@ -38,12 +38,35 @@ def test_dangling_next_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         ({"StartAt": "X", "States": {"A": {"Type": "Pass", "End": True}}}, "StartAt 'X' is not a state"),
         (machine(A={"Type": "Pass"}), "needs exactly one of Next or End"),
         (machine(A={"Type": "Pass", "Next": "B", "End": True}, B={"Type": "Succeed"}), "needs exactly one"),
-        (machine(A={"Type": "Choice", "Choices": [{"Variable": "$.x", "IsPresent": True, "Next": "Z"}], "Default": "B"},
-                 B={"Type": "Succeed"}), "Choices[0].Next -> 'Z'"),
-        (machine(A={"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Next": "B",
-                    "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Gone"}]}, B={"Type": "Succeed"}), "Catch[0].Next"),
-        (machine(A={"Type": "Parallel", "End": True, "Branches": [machine(P={"Type": "Pass", "Next": "Q"})]}),
-         "A.Branches[0].P.Next -> 'Q'"),
+        (
+            machine(
+                A={
+                    "Type": "Choice",
+                    "Choices": [{"Variable": "$.x", "IsPresent": True, "Next": "Z"}],
+                    "Default": "B",
+                },
+                B={"Type": "Succeed"},
+            ),
+            "Choices[0].Next -> 'Z'",
+        ),
+        (
+            machine(
+                A={
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::lambda:invoke",
+                    "Next": "B",
+                    "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Gone"}],
+                },
+                B={"Type": "Succeed"},
+            ),
+            "Catch[0].Next",
+        ),
+        (
+            machine(
+                A={"Type": "Parallel", "End": True, "Branches": [machine(P={"Type": "Pass", "Next": "Q"})]}
+            ),
+            "A.Branches[0].P.Next -> 'Q'",
+        ),
         (machine(A={"Type": "Succeed", "Next": "A"}), "takes neither Next nor End"),
         ({"StartAt": "A", "States": {}}, "States is missing or empty"),
     ],

@@ -1,8 +1,8 @@
 """Operator CLI: create tenants and API keys. Prints JSON; a key is shown only this once.
 
-  python -m billing.admin --local .local/demo.json tenant create --name ACME
-  python -m billing.admin --stack factura-prod tenant create --name ACME --company-name "ACME SRL"
-  python -m billing.admin --table factura-dev key create --tenant 123 --user 456
+python -m billing.admin --local .local/demo.json tenant create --name ACME
+python -m billing.admin --stack factura-prod tenant create --name ACME --company-name "ACME SRL"
+python -m billing.admin --table factura-dev key create --tenant 123 --user 456
 """
 
 from __future__ import annotations
@@ -57,7 +57,11 @@ def _create_key(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="python -m billing.admin", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    root = argparse.ArgumentParser(
+        prog="python -m billing.admin",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     where = root.add_mutually_exclusive_group()
     where.add_argument("--local", metavar="DEMO_JSON", help="the local runtime described by this demo.json")
     where.add_argument("--stack", help="a deployed CloudFormation stack (uses its TableName output)")

@@ -118,15 +118,20 @@ class Api:
     # -- responses ------------------------------------------------------------------------
 
     def respond(
-        self, fmt: Format, root: str, value: Any, status: int = HTTPStatus.OK, **headers: str
+        self,
+        fmt: Format,
+        root: str,
+        value: Any,
+        status: int = HTTPStatus.OK,
+        headers: dict[str, str] | None = None,
     ) -> Response[Any]:
         body, content_type = render(fmt, root, value)
-        return Response(
-            status_code=status, content_type=content_type, body=body.decode(), headers=headers or None
-        )
+        return Response(status_code=status, content_type=content_type, body=body.decode(), headers=headers)
 
     def created(self, fmt: Format, root: str, value: Any, location_path: str) -> Response[Any]:
-        return self.respond(fmt, root, value, HTTPStatus.CREATED, Location=self.base_url() + location_path)
+        return self.respond(
+            fmt, root, value, HTTPStatus.CREATED, {"Location": self.base_url() + location_path}
+        )
 
     # -- plumbing ---------------------------------------------------------------------------
 

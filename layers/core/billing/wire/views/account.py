@@ -1,5 +1,4 @@
-"""What each record looks like on the wire: the field names and nesting of the v1 reference.
-Codecs (XML/JSON) then only deal with plain values."""
+"""v1 representations of the account, its branch offices, currencies and countries."""
 
 from __future__ import annotations
 
