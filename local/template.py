@@ -7,7 +7,6 @@ come from the template, never from a second hand-written description."""
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -236,6 +235,3 @@ def api_routes(template: Mapping[str, Any]) -> list[ApiRoute]:
         if event.get("Type") == "Api"
     ]
 
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, indent=2, default=str)

@@ -45,3 +45,34 @@ def test_sample_event_replays(aws: LocalStack, tenant: Tenant, sample: Path) -> 
         event["multiValueHeaders"]["Authorization"] = [auth]
     result = aws.functions.resolve(spec.logical_id).invoke(event)
     assert 200 <= result["statusCode"] < 300, result
+
+
+def test_local_table_is_the_template_table(aws: LocalStack) -> None:
+    import boto3
+
+    declared = TEMPLATE["Resources"]["BillingTable"]["Properties"]
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    table = ddb.describe_table(TableName=aws.stack.ref("BillingTable"))["Table"]
+    assert table["KeySchema"] == declared["KeySchema"]
+    assert {i["IndexName"]: i["KeySchema"] for i in table["GlobalSecondaryIndexes"]} == {
+        i["IndexName"]: i["KeySchema"] for i in declared["GlobalSecondaryIndexes"]
+    }
+    ttl = ddb.describe_time_to_live(TableName=aws.stack.ref("BillingTable"))["TimeToLiveDescription"]
+    assert ttl["AttributeName"] == declared["TimeToLiveSpecification"]["AttributeName"]
+
+
+def test_local_queues_have_the_template_redrive(aws: LocalStack) -> None:
+    import boto3
+
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    for name, resource in TEMPLATE["Resources"].items():
+        if resource["Type"] != "AWS::SQS::Queue" or "RedrivePolicy" not in resource["Properties"]:
+            continue
+        attributes = sqs.get_queue_attributes(QueueUrl=aws.stack.ref(name), AttributeNames=["All"])[
+            "Attributes"
+        ]
+        redrive = json.loads(attributes["RedrivePolicy"])
+        declared = resource["Properties"]["RedrivePolicy"]
+        target = declared["deadLetterTargetArn"]["Fn::GetAtt"][0]
+        assert redrive["deadLetterTargetArn"] == aws.stack.att(target, "Arn")
+        assert int(redrive["maxReceiveCount"]) == declared["maxReceiveCount"]
