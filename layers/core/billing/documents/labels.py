@@ -39,13 +39,14 @@ TEXTS: Final[dict[str, tuple[str, str]]] = {
     "col_vat_rate": ("TVA %", "VAT %"),
     "col_vat_amount": ("Valoare TVA", "VAT"),
     "col_total": ("Valoare", "Amount"),
-    "vat_rate": ("Cota TVA {rate}%", "VAT {rate}%"),
+    "vat_rate": ("Cota TVA", "VAT rate"),
     "taxable_amount": ("Bază impozabilă", "Taxable amount"),
     "vat": ("TVA", "VAT"),
     "net_total": ("Total fără TVA", "Total excl. VAT"),
     "vat_total": ("Total TVA", "Total VAT"),
     "grand_total": ("Total", "Total"),
     "total_due": ("Total de plată", "Amount due"),
+    "received": ("Suma primită", "Amount received"),
     "second_total": ("Total în {currency}", "Total in {currency}"),
     "exchange_rate": ("Curs valutar", "Exchange rate"),
     "note": ("Observații", "Notes"),
@@ -81,7 +82,8 @@ class Labels:
         ro, en = TEXTS[key]
         if self.locale == "en":
             return en.format(**values), None
-        return ro.format(**values), None if self.hide_translations else en.format(**values)
+        show = not self.hide_translations and en != ro
+        return ro.format(**values), en.format(**values) if show else None
 
     def inline(self, key: str, separator: str = " / ", **values: object) -> str:
         """The label followed by its translation on the same line."""
