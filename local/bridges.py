@@ -20,11 +20,15 @@ _patched: set[str] = set()
 
 
 def configure_moto() -> None:
-    """Run state machines for real and Lambda without Docker (DESIGN.md, local runtime)."""
+    """Run state machines for real and Lambda without Docker (DESIGN.md, local runtime), and give
+    DynamoDB its real atomicity and query costs (local/dynamodb_fidelity.py)."""
     from moto.core.models import default_user_config
+
+    from local import dynamodb_fidelity
 
     default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
     default_user_config.setdefault("lambda", {})["use_docker"] = False
+    dynamodb_fidelity.install()
 
 
 def _resolve(name_or_arn: str) -> LocalFunction:

@@ -10,7 +10,7 @@ from typing import Any
 from moto import mock_aws
 
 from local.apigw import LocalApiGateway
-from local.bridges import install_lambda_bridge
+from local.bridges import configure_moto, install_lambda_bridge
 from local.functions import Functions
 from local.provision import Stack, provision
 from local.runtime import fake_aws_environment, gateway_for
@@ -33,6 +33,7 @@ class LocalStack:
 @contextmanager
 def local_stack(template: dict[str, Any] | None = None) -> Iterator[LocalStack]:
     fake_aws_environment()
+    configure_moto()
     with mock_aws(config=MOTO_CONFIG):
         from billing.config import settings
         from billing.store.aws import reset_clients
