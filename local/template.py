@@ -234,4 +234,3 @@ def api_routes(template: Mapping[str, Any]) -> list[ApiRoute]:
         for event in spec.events.values()
         if event.get("Type") == "Api"
     ]
-

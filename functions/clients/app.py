@@ -1,0 +1,73 @@
+"""Invoicing API v1: clients (§7.7) and their field search (§7.7.1)."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from billing.domain.clients import SEARCH_FIELDS, Client, ClientCreate, ClientUpdate
+from billing.domain.errors import MethodNotAllowed
+from billing.domain.records import Record
+from billing.http.api import Api, parse_ref
+from billing.http.listing import list_response, search_response
+from billing.store.clients import clients
+from billing.wire.codec import Format, split_format
+from billing.wire.views import clients as views
+
+api = Api()
+
+
+def _view(record: Record) -> dict[str, Any]:
+    return views.client(cast(Client, record))
+
+
+def _client_id(ref: str) -> tuple[int, Format]:
+    """The record a `/clients/<ref>` path names; `search.xml` is a collection that only reads."""
+    if split_format(ref)[0] == "search":
+        raise MethodNotAllowed(f"{api.event.http_method} is not allowed on {api.event.path}; allowed: GET")
+    return parse_ref(ref)
+
+
+@api.route("/api/v1/clients.{fmt}", "GET")
+def list_clients(fmt: Format) -> Response[Any]:
+    return list_response(api, fmt, "clients", clients, views.client)
+
+
+@api.route("/api/v1/clients.{fmt}", "POST")
+def create_client(fmt: Format) -> Response[Any]:
+    fields = api.parse("client", ClientCreate).changes()
+    record = clients.insert(api.principal.tenant_id, lambda new_id: Client(id=new_id, **fields))
+    return api.created(fmt, "client", views.client(record), f"/api/v1/clients/{record.id}")
+
+
+@api.route("/api/v1/clients/search.{fmt}", "GET")
+def search_clients(fmt: Format) -> Response[Any]:
+    return search_response(api, fmt, "clients", clients, SEARCH_FIELDS, _view)
+
+
+@api.route("/api/v1/clients/<ref>", "GET")
+def get_client(ref: str) -> Response[Any]:
+    client_id, fmt = _client_id(ref)
+    return api.respond(fmt, "client", views.client(clients.get(api.principal.tenant_id, client_id)))
+
+
+@api.route("/api/v1/clients/<ref>", "PUT")
+def update_client(ref: str) -> Response[Any]:
+    client_id, fmt = _client_id(ref)
+    changes = api.parse("client", ClientUpdate).changes()
+    record = clients.update(api.principal.tenant_id, client_id, changes)
+    return api.respond(fmt, "client", views.client(record))
+
+
+@api.route("/api/v1/clients/<ref>", "DELETE")
+def delete_client(ref: str) -> Response[Any]:
+    client_id, fmt = _client_id(ref)
+    tenant = api.principal.tenant_id
+    record = clients.get(tenant, client_id)
+    clients.delete(tenant, client_id)
+    return api.respond(fmt, "client", views.client(record))
+
+
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return api.handler(event, context)

@@ -1,0 +1,73 @@
+"""Invoicing API v1: products (§7.8) and their field search (§7.8.1)."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from billing.domain.errors import MethodNotAllowed
+from billing.domain.products import SEARCH_FIELDS, Product, ProductCreate, ProductUpdate
+from billing.domain.records import Record
+from billing.http.api import Api, parse_ref
+from billing.http.listing import list_response, search_response
+from billing.store.products import products
+from billing.wire.codec import Format, split_format
+from billing.wire.views import products as views
+
+api = Api()
+
+
+def _view(record: Record) -> dict[str, Any]:
+    return views.product(cast(Product, record))
+
+
+def _product_id(ref: str) -> tuple[int, Format]:
+    """The record a `/products/<ref>` path names; `search.xml` is a collection that only reads."""
+    if split_format(ref)[0] == "search":
+        raise MethodNotAllowed(f"{api.event.http_method} is not allowed on {api.event.path}; allowed: GET")
+    return parse_ref(ref)
+
+
+@api.route("/api/v1/products.{fmt}", "GET")
+def list_products(fmt: Format) -> Response[Any]:
+    return list_response(api, fmt, "products", products, views.product)
+
+
+@api.route("/api/v1/products.{fmt}", "POST")
+def create_product(fmt: Format) -> Response[Any]:
+    fields = api.parse("product", ProductCreate).changes()
+    record = products.insert(api.principal.tenant_id, lambda new_id: Product(id=new_id, **fields))
+    return api.created(fmt, "product", views.product(record), f"/api/v1/products/{record.id}")
+
+
+@api.route("/api/v1/products/search.{fmt}", "GET")
+def search_products(fmt: Format) -> Response[Any]:
+    return search_response(api, fmt, "products", products, SEARCH_FIELDS, _view)
+
+
+@api.route("/api/v1/products/<ref>", "GET")
+def get_product(ref: str) -> Response[Any]:
+    product_id, fmt = _product_id(ref)
+    return api.respond(fmt, "product", views.product(products.get(api.principal.tenant_id, product_id)))
+
+
+@api.route("/api/v1/products/<ref>", "PUT")
+def update_product(ref: str) -> Response[Any]:
+    product_id, fmt = _product_id(ref)
+    changes = api.parse("product", ProductUpdate).changes()
+    record = products.update(api.principal.tenant_id, product_id, changes)
+    return api.respond(fmt, "product", views.product(record))
+
+
+@api.route("/api/v1/products/<ref>", "DELETE")
+def delete_product(ref: str) -> Response[Any]:
+    product_id, fmt = _product_id(ref)
+    tenant = api.principal.tenant_id
+    record = products.get(tenant, product_id)
+    products.delete(tenant, product_id)
+    return api.respond(fmt, "product", views.product(record))
+
+
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return api.handler(event, context)
