@@ -133,6 +133,9 @@ class LocalRuntime:
         from moto.server import ThreadedMotoServer
 
         fake_aws_environment()
+        # Webhook endpoints may point at a receiver on this machine (billing.payments.urls needs
+        # this and STAGE=local); the template never sets it, so deployed functions refuse loopback.
+        os.environ.setdefault("ALLOW_LOOPBACK_WEBHOOKS", "true")
         configure_moto()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
         moto_port = free_port()

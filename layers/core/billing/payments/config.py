@@ -1,0 +1,37 @@
+"""Settings of webhook delivery, read from the environment once per container (never at import
+time), beside `billing.config.Settings` (which has CALLBACKS_QUEUE_URL)."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict
+
+LOCAL_STAGE = "local"
+
+
+class WebhookSettings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    secrets_prefix: str
+    """Name prefix of the endpoints' signing secrets in Secrets Manager; the functions' IAM
+    policies are scoped to it (template.yaml: WEBHOOK_SECRETS_PREFIX)."""
+    allow_loopback: bool = False
+    """Whether callback URLs may point at this machine (http://127.0.0.1:…). Only ever true in
+    the local runtime: it needs STAGE=local *and* ALLOW_LOOPBACK_WEBHOOKS=true, which the local
+    runtime sets and the template never does."""
+    dead_letter_queue_url: str = ""
+    """CALLBACKS_DLQ_URL: where the dispatcher puts callbacks whose retries are used up."""
+
+
+@lru_cache(maxsize=1)
+def webhook_settings() -> WebhookSettings:
+    env = os.environ
+    stage = env.get("STAGE", "dev")
+    return WebhookSettings(
+        secrets_prefix=env.get("WEBHOOK_SECRETS_PREFIX") or f"factura/{stage}/webhooks/",
+        allow_loopback=stage == LOCAL_STAGE
+        and env.get("ALLOW_LOOPBACK_WEBHOOKS", "").strip().lower() in ("1", "true"),
+        dead_letter_queue_url=env.get("CALLBACKS_DLQ_URL", ""),
+    )
