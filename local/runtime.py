@@ -57,7 +57,9 @@ def gateway_for(stack: Stack, functions: Functions) -> LocalApiGateway:
 
 
 def seed_demo_tenant() -> dict[str, Any]:
+    from billing.domain.b2b_clients import B2bClientCreate
     from billing.store.accounts import Accounts
+    from billing.store.b2b_clients import B2bClients
 
     tenant = Accounts().create_tenant(
         {
@@ -81,7 +83,13 @@ def seed_demo_tenant() -> dict[str, Any]:
         },
         {"first_name": "Ana", "last_name": "Popescu", "email": "ana@demo.example"},
     )
-    return {"tenant_id": tenant.account.id, "user_id": tenant.user.id, "api_key": tenant.api_key.plaintext}
+    b2b = B2bClients().create(tenant.account.id, B2bClientCreate(name="demo ERP", scope="all"))
+    return {
+        "tenant_id": tenant.account.id,
+        "user_id": tenant.user.id,
+        "api_key": tenant.api_key.plaintext,
+        "b2b": {"client_id": b2b.client_id, "client_secret": b2b.client_secret, "api_key": b2b.api_key},
+    }
 
 
 class _Handler(BaseHTTPRequestHandler):

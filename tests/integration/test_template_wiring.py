@@ -13,6 +13,7 @@ import pytest
 from local.template import ROOT, api_routes, function_specs, load_template
 from tests.conftest import Tenant
 from tests.support.aws import LocalStack
+from tests.support.b2b import sample_event_headers
 
 TEMPLATE = load_template()
 API_FUNCTIONS = sorted({route.function for route in api_routes(TEMPLATE)})
@@ -40,9 +41,12 @@ def test_sample_event_replays(aws: LocalStack, tenant: Tenant, sample: Path) -> 
     event = json.loads(sample.read_text())
     spec = next(s for s in function_specs(TEMPLATE) if s.code_uri.name == sample.stem)
     if "httpMethod" in event:  # an API Gateway event: swap in this test tenant's credentials
-        auth = "Basic " + base64.b64encode(f"{tenant.api_key}:x".encode()).decode()
-        event["headers"]["Authorization"] = auth
-        event["multiValueHeaders"]["Authorization"] = [auth]
+        headers = {"Authorization": "Basic " + base64.b64encode(f"{tenant.api_key}:x".encode()).decode()}
+        if event["path"].startswith(("/billing/b2b", "/oauth")):  # B2B: client credentials, token + key
+            headers = sample_event_headers(tenant.tenant_id, event["path"])
+        for name, value in headers.items():
+            event["headers"][name] = value
+            event["multiValueHeaders"][name] = [value]
     result = aws.functions.resolve(spec.logical_id).invoke(event)
     if "Records" in event:  # an SQS batch: nothing may be reported as failed
         assert result == {"batchItemFailures": []}, result

@@ -40,6 +40,8 @@ class Account(Record):
     company_phone: str = ""
     company_fax: str = ""
     company_email: str = ""
+    currency: str = "EUR"
+    """Home currency (ISO 4217 code): exchange rates are quoted in it and account totals kept in it."""
     account_banks: list[Bank] = Field(default_factory=list)
 
 

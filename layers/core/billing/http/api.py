@@ -5,72 +5,51 @@
 - a path that exists with another verb answers 405, not 404;
 - the caller is authenticated before any route runs (unless the Api is public);
 - every error, whatever raised it, leaves in the caller's format (XML unless the path says .json).
+
+Routing, 405 and the error -> status mapping are shared with the B2B JSON APIs
+(`billing.http.resolver.Resolver`).
 """
 
 from __future__ import annotations
 
 import base64
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any, TypeVar
 
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler import Response
 from pydantic import BaseModel, ValidationError
 
-from billing.domain.errors import BillingError, MalformedInput, MethodNotAllowed, NotFound, ValidationFailed
+from billing.domain.errors import BillingError, MalformedInput, NotFound, ValidationFailed
 from billing.http.auth import Principal, authenticate
-from billing.http.errors import status_for, validation_messages
+from billing.http.errors import validation_messages
+from billing.http.resolver import Handler, Resolver
 from billing.wire.codec import Format, decode_body, render, render_errors, split_format
 
-logger = Logger()
-
 WIRE_FORMATS = (Format.XML, Format.JSON)
-_PARAM = re.compile(r"<\w+>")
 P = TypeVar("P", bound=BaseModel)
 
 
-class Api:
+class Api(Resolver):
     def __init__(self, *, public: bool = False) -> None:
-        self.resolver = APIGatewayRestResolver()
+        super().__init__()
         self.public = public
-        self.paths: dict[str, set[str]] = {}
-        self._patterns: list[tuple[re.Pattern[str], str]] = []
-        self.resolver.exception_handler(Exception)(self._on_error)
-        self.resolver.not_found(self._on_not_found)
         if not public:
-            self.resolver.use(middlewares=[self._authenticate])
+            self.authenticate_with(lambda event: authenticate(event), "principal")
 
     # -- declaring routes -----------------------------------------------------------------
 
-    def route(self, rule: str, *methods: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def route(self, rule: str, *methods: str) -> Callable[[Handler], Handler]:
         """Register `rule` for `methods`. A rule ending in `.{fmt}` is registered once per wire
         format, and the handler receives `fmt` as a keyword argument."""
+        return super().route(rule, *methods)
 
-        def register(func: Callable[..., Any]) -> Callable[..., Any]:
-            if "{fmt}" in rule:
-                for fmt in WIRE_FORMATS:
-                    self._add(rule.replace("{fmt}", fmt.value), methods, _bind_format(func, fmt))
-            else:
-                self._add(rule, methods, func)
-            return func
-
-        return register
-
-    def _add(self, path: str, methods: tuple[str, ...], func: Callable[..., Any]) -> None:
-        self.resolver.route(path, method=list(methods))(func)
-        if path not in self.paths:
-            literal_parts = _PARAM.split(path)
-            self._patterns.append((re.compile("^" + "[^/]+".join(map(re.escape, literal_parts)) + "$"), path))
-        self.paths.setdefault(path, set()).update(m.upper() for m in methods)
+    def _expand(self, rule: str, func: Handler) -> Iterable[tuple[str, Handler]]:
+        if "{fmt}" not in rule:
+            return [(rule, func)]
+        return [(rule.replace("{fmt}", fmt.value), _bind_format(func, fmt)) for fmt in WIRE_FORMATS]
 
     # -- request helpers --------------------------------------------------------------------
-
-    @property
-    def event(self) -> Any:
-        return self.resolver.current_event
 
     @property
     def principal(self) -> Principal:
@@ -98,13 +77,14 @@ class Api:
 
     def parse(self, root: str, model: type[P]) -> P:
         """The payload validated by `model`; field errors name the field as `root.field`."""
+        return self.validate(root, model, self.payload(root))
+
+    def validate(self, root: str, model: type[P], fields: dict[str, Any]) -> P:
+        """`fields` (a payload the route adjusted first) validated as `parse` does."""
         try:
-            return model.model_validate(self.payload(root))
+            return model.model_validate(fields)
         except ValidationError as error:
             raise ValidationFailed(*validation_messages(error, root)) from None
-
-    def query(self, name: str) -> str | None:
-        return self.event.get_query_string_value(name)
 
     def base_url(self) -> str:
         """Public base URL of this API as the caller reached it (for Location headers)."""
@@ -133,11 +113,7 @@ class Api:
             fmt, root, value, HTTPStatus.CREATED, {"Location": self.base_url() + location_path}
         )
 
-    # -- plumbing ---------------------------------------------------------------------------
-
-    def _authenticate(self, app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
-        app.append_context(principal=authenticate(app.current_event))
-        return next_middleware(app)
+    # -- errors -----------------------------------------------------------------------------
 
     def _request_format(self) -> Format | None:
         last = self.event.path.rsplit("/", 1)[-1]
@@ -147,38 +123,13 @@ class Api:
             return None
 
     def _error_response(
-        self, status: int, messages: list[str], headers: dict[str, str] | None = None
+        self, status: int, error: BillingError, headers: dict[str, str] | None = None
     ) -> Response[Any]:
-        body, content_type = render_errors(self._request_format(), messages)
+        body, content_type = render_errors(self._request_format(), error.messages)
         return Response(status_code=status, content_type=content_type, body=body.decode(), headers=headers)
 
-    def _on_error(self, error: Exception) -> Response[Any]:
-        if isinstance(error, BillingError):
-            status = status_for(error)
-            if status >= 500:
-                logger.exception("unmapped billing error")
-            headers = (
-                {"WWW-Authenticate": 'Basic realm="factura"'} if status == HTTPStatus.UNAUTHORIZED else None
-            )
-            return self._error_response(status, error.messages, headers)
-        logger.exception("unhandled error")
-        return self._error_response(
-            HTTPStatus.INTERNAL_SERVER_ERROR, ["internal error; the failure was logged"]
-        )
-
-    def _on_not_found(self, _: Exception) -> Response[Any]:
-        path = self.event.path
-        for pattern, rule in self._patterns:
-            if pattern.match(path):
-                allowed = ", ".join(sorted(self.paths[rule]))
-                error = MethodNotAllowed(
-                    f"{self.event.http_method} is not allowed on {path}; allowed: {allowed}"
-                )
-                return self._error_response(HTTPStatus.METHOD_NOT_ALLOWED, error.messages, {"Allow": allowed})
-        return self._error_response(HTTPStatus.NOT_FOUND, NotFound(f"no resource at {path}").messages)
-
-    def handler(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return self.resolver.resolve(event, context)
+    def _challenge(self, error: BillingError) -> str:
+        return 'Basic realm="factura"'
 
 
 def _bind_format(func: Callable[..., Any], fmt: Format) -> Callable[..., Any]:
