@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from billing.domain.errors import MethodNotAllowed
 from billing.domain.products import SEARCH_FIELDS, Product, ProductCreate, ProductUpdate
-from billing.domain.records import Record
 from billing.http.api import Api, parse_ref
 from billing.http.listing import list_response, search_response
 from billing.store.products import products
@@ -16,10 +15,6 @@ from billing.wire.codec import Format, split_format
 from billing.wire.views import products as views
 
 api = Api()
-
-
-def _view(record: Record) -> dict[str, Any]:
-    return views.product(cast(Product, record))
 
 
 def _product_id(ref: str) -> tuple[int, Format]:
@@ -43,7 +38,7 @@ def create_product(fmt: Format) -> Response[Any]:
 
 @api.route("/api/v1/products/search.{fmt}", "GET")
 def search_products(fmt: Format) -> Response[Any]:
-    return search_response(api, fmt, "products", products, SEARCH_FIELDS, _view)
+    return search_response(api, fmt, "products", products, SEARCH_FIELDS, views.product)
 
 
 @api.route("/api/v1/products/<ref>", "GET")

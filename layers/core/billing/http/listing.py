@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 from aws_lambda_powertools.event_handler import Response
 
 from billing.domain.errors import ValidationFailed
-from billing.domain.records import Record
 from billing.domain.search import FieldKind, search_prefix
 from billing.http.api import Api
 from billing.store.records import Records
@@ -57,7 +56,7 @@ def search_response(
     root: str,
     repo: Records[Any],
     fields: Mapping[str, FieldKind],
-    view: Callable[[Record], Any],
+    view: Callable[[Any], Any],
 ) -> Response[Any]:
     """`search.xml?field=…&value=…` on one of `fields` (each must be a search slot of `repo`)."""
     field = api.query("field")
