@@ -37,7 +37,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Any, Final
 
-from pydantic import BeforeValidator, Field, StringConstraints, model_validator
+from pydantic import BeforeValidator, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from billing.domain.errors import ValidationFailed
@@ -210,12 +210,7 @@ class ClientUpdate(WritePayload):
     homepage: Text = ""
     telephone: Text = ""
 
-    @model_validator(mode="before")
-    @classmethod
-    def _ignore_read_only(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            return {k: v for k, v in data.items() if k not in READ_ONLY_FIELDS}
-        return data
+    read_only_fields = READ_ONLY_FIELDS
 
 
 class ClientCreate(ClientUpdate):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Final
 
-from pydantic import BeforeValidator, Field, StringConstraints, model_validator
+from pydantic import BeforeValidator, Field, StringConstraints
 
 from billing.domain.clients import as_text
 from billing.domain.records import Record, WritePayload
@@ -61,12 +61,7 @@ class DelegateUpdate(WritePayload):
     identity_document_issued_by: Text = ""
     identity_document_issue_date: OptionalDate = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _ignore_read_only(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            return {k: v for k, v in data.items() if k not in READ_ONLY_FIELDS}
-        return data
+    read_only_fields = READ_ONLY_FIELDS
 
 
 class DelegateCreate(DelegateUpdate):

@@ -64,7 +64,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Final
 
-from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from billing.domain.account import Account, Bank, BranchOffice, User
@@ -644,12 +644,7 @@ class DocumentFields(WritePayload):
     flag_sent_by_postal_mail: Flag = False
     document_positions: Any = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _ignore_read_only(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            return {k: v for k, v in data.items() if k not in READ_ONLY_FIELDS}
-        return data
+    read_only_fields = READ_ONLY_FIELDS
 
 
 class ReceiptFields(DocumentFields):

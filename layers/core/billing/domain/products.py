@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Any, Final
 
-from pydantic import BeforeValidator, Field, StringConstraints, model_validator
+from pydantic import BeforeValidator, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from billing.domain.clients import Text, searchable_text
@@ -147,12 +147,7 @@ class ProductUpdate(WritePayload):
     vat: VatRate = None
     currency_id: CurrencyId = 0  # never used: changes() holds only what was sent
 
-    @model_validator(mode="before")
-    @classmethod
-    def _ignore_read_only(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            return {k: v for k, v in data.items() if k not in READ_ONLY_FIELDS}
-        return data
+    read_only_fields = READ_ONLY_FIELDS
 
 
 class ProductCreate(ProductUpdate):

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final
 
-from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from billing.domain.clients import as_text
@@ -100,12 +100,7 @@ class SeriesUpdate(WritePayload):
     sepparator: Separator = ""
     year: Year = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _ignore_read_only(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            return {k: v for k, v in data.items() if k not in READ_ONLY_FIELDS}
-        return data
+    read_only_fields = READ_ONLY_FIELDS
 
 
 class SeriesCreate(SeriesUpdate):

@@ -22,7 +22,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Final
 
-from pydantic import BeforeValidator, Field, StringConstraints, model_validator
+from pydantic import BeforeValidator, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from billing.domain.records import Record, WritePayload
@@ -138,12 +138,7 @@ class WebhookEndpointUpdate(WritePayload):
     description: Description = ""
     enabled: bool = True
 
-    @model_validator(mode="before")
-    @classmethod
-    def _ignore_read_only(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            return {k: v for k, v in data.items() if k not in READ_ONLY_FIELDS}
-        return data
+    read_only_fields = READ_ONLY_FIELDS
 
 
 class WebhookEndpointCreate(WebhookEndpointUpdate):
