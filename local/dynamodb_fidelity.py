@@ -4,7 +4,8 @@ moto is a faithful API but not a faithful engine, in three ways that matter to F
 
 1. Writes are not atomic across threads: a conditional put checks, then writes, so two threads
    can both pass `attribute_not_exists`. DynamoDB makes every single-item write atomic.
-   -> every write (put, update, delete, transaction) runs under one lock.
+   -> every write (put, update, delete, transaction) and every read runs under one lock, so
+   no reader sees a transaction half applied.
 2. TransactWriteItems deep-copies the whole table before each transaction (to roll back), so a
    transaction costs O(table) time and memory, and a rollback restores a stale copy of the
    table, silently undoing writes other threads made meanwhile.
@@ -294,6 +295,11 @@ def _patch_writes(backend_cls: Any, table_cls: Any) -> None:
     backend_cls.put_item = locked(backend_cls.put_item)
     backend_cls.delete_item = locked(backend_cls.delete_item)
     backend_cls.transact_write_items = locked(_transact_write_items)
+    # Reads take the lock too: a reader must never see a transaction half applied or half
+    # rolled back (DynamoDB reads are read-committed).
+    # (BatchGetItem reaches get_item for each key.)
+    backend_cls.get_item = locked(backend_cls.get_item)
+    backend_cls.scan = locked(backend_cls.scan)
 
 
 def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
@@ -324,8 +330,9 @@ def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> No
 
     def rollback() -> None:
         for table, hash_value, range_value, original in reversed(backups):
-            table.delete_item(hash_value, range_value)
-            if original is not None:
+            if original is None:
+                table.delete_item(hash_value, range_value)
+            else:
                 table.put_item(original.to_json()["Attributes"], overwrite=True)
 
     errors: list[tuple[str | None, str | None, dict[str, Any] | None]] = []
