@@ -146,7 +146,18 @@ class LocalApiGateway:
 
             traceback.print_exc()
             return _gateway_error(502, "Internal server error")
-        return self.build_response(result)
+        return self.build_response(result, binary=self.accepts_binary(request))
+
+    def accepts_binary(self, request: HttpRequest) -> bool:
+        """API Gateway turns a base64 (isBase64Encoded) Lambda body back into bytes only when the
+        FIRST media type of the request's Accept header matches a binary media type; otherwise
+        the client receives the base64 text (curl's "*/*" does not match "application/pdf").
+        Without an Accept header the body is decoded."""
+        accept = next((v for k, v in request.headers if k.lower() == "accept"), "")
+        if not accept.strip():
+            return True
+        first = accept.split(",", 1)[0].split(";", 1)[0].strip().lower()
+        return any(fnmatch.fnmatch(first, pattern.lower()) for pattern in self.binary_media_types)
 
     def _is_binary(self, content_type: str) -> bool:
         media_type = content_type.split(";", 1)[0].strip().lower()
@@ -214,7 +225,7 @@ class LocalApiGateway:
         }
 
     @staticmethod
-    def build_response(result: Any) -> HttpResponse:
+    def build_response(result: Any, *, binary: bool = True) -> HttpResponse:
         if not isinstance(result, dict) or "statusCode" not in result:
             return _gateway_error(502, "Internal server error")
         headers: list[tuple[str, str]] = []
@@ -225,5 +236,5 @@ class LocalApiGateway:
             if key not in multi:
                 headers.append((key, str(value)))
         raw = result.get("body") or ""
-        body = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
+        body = base64.b64decode(raw) if result.get("isBase64Encoded") and binary else str(raw).encode()
         return HttpResponse(int(result["statusCode"]), headers, body)

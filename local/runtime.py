@@ -58,8 +58,10 @@ def gateway_for(stack: Stack, functions: Functions) -> LocalApiGateway:
 
 def seed_demo_tenant() -> dict[str, Any]:
     from billing.domain.b2b_clients import B2bClientCreate
+    from billing.payments.providers import PROVIDERS
     from billing.store.accounts import Accounts
     from billing.store.b2b_clients import B2bClients
+    from billing.store.provider_secrets import provider_secrets
 
     tenant = Accounts().create_tenant(
         {
@@ -84,11 +86,14 @@ def seed_demo_tenant() -> dict[str, Any]:
         {"first_name": "Ana", "last_name": "Popescu", "email": "ana@demo.example"},
     )
     b2b = B2bClients().create(tenant.account.id, B2bClientCreate(name="demo ERP", scope="all"))
+    # payment providers' webhook secrets (POST /webhooks/payments/<provider>/<tenant_id>)
+    providers = {name: {"secret": provider_secrets.create(tenant.account.id, name)} for name in PROVIDERS}
     return {
         "tenant_id": tenant.account.id,
         "user_id": tenant.user.id,
         "api_key": tenant.api_key.plaintext,
         "b2b": {"client_id": b2b.client_id, "client_secret": b2b.client_secret, "api_key": b2b.api_key},
+        "providers": providers,
     }
 
 

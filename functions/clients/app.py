@@ -1,4 +1,4 @@
-"""Invoicing API v1: clients (§7.7) and their field search (§7.7.1)."""
+"""Invoicing API v1: clients (§7.7), their field search (§7.7.1) and the client sheet (§7.7.2)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from typing import Any, cast
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from billing.domain.clients import SEARCH_FIELDS, Client, ClientCreate, ClientUpdate
-from billing.domain.errors import MethodNotAllowed
+from billing.domain.errors import MethodNotAllowed, NotFound
 from billing.domain.records import Record
 from billing.http.api import Api, parse_ref
-from billing.http.listing import list_response, search_response
+from billing.http.listing import list_response, page_headers, page_size, search_response
 from billing.store.clients import clients
 from billing.wire.codec import Format, split_format
 from billing.wire.views import clients as views
@@ -67,6 +67,25 @@ def delete_client(ref: str) -> Response[Any]:
     record = clients.get(tenant, client_id)
     clients.delete(tenant, client_id)
     return api.respond(fmt, "client", views.client(record))
+
+
+@api.route("/api/v1/clients/<ref>/sheet.{fmt}", "GET")
+def get_client_sheet(fmt: Format, ref: str) -> Response[Any]:
+    """The client's invoices (a page, like listings: per_page, cursor, Link) with their payments,
+    dues per currency and recurring invoices (billing.store.client_sheets)."""
+    from billing.store.client_sheets import client_sheet
+    from billing.wire.views.client_sheet import client_sheet as sheet_view
+
+    if not ref.isdigit():
+        raise NotFound(f"no record '{ref}'")
+    client_id, _ = parse_ref(ref)
+    sheet = client_sheet(api.principal.tenant_id, client_id, limit=page_size(api), cursor=api.query("cursor"))
+    return api.respond(
+        fmt,
+        "client",
+        sheet_view(sheet.client, sheet.invoices, sheet.dues),
+        headers=page_headers(api, sheet.cursor),
+    )
 
 
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

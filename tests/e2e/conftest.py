@@ -65,6 +65,24 @@ def start_runtime(state_dir: Path) -> RunningRuntime:
     return RunningRuntime(process, port, state_dir, json.loads(demo_file.read_text()))
 
 
+def create_tenant(runtime: RunningRuntime, name: str) -> dict[str, Any]:
+    """A tenant of its own, made with the operator CLI (so tests don't share the demo tenant's
+    endpoints, deliveries and counters): {tenant_id, user_id, api_key}."""
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "billing.admin", "--local", str(runtime.state_dir / "demo.json")),
+            *("tenant", "create", "--name", name, "--country-id", "642"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": f"{ROOT / 'layers' / 'core'}{os.pathsep}{ROOT}"},
+    )
+    return dict(json.loads(result.stdout))
+
+
 def stop_runtime(runtime: RunningRuntime) -> int:
     runtime.process.send_signal(signal.SIGINT)
     try:

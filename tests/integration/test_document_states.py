@@ -131,7 +131,7 @@ def test_mark_open_starts_the_issuance_once(aws: LocalStack, client: ApiClient) 
     name = f"invoice-{tenant_id}-{doc['id']}-v1"
     (execution,) = _wait_finished(name)
     assert execution["name"] == name and execution["status"] == "SUCCEEDED"
-    assert client.get(f"/api/v1/invoices/{doc['id']}.json").json()["issuance_status"] == "started"
+    assert client.get(f"/api/v1/invoices/{doc['id']}.json").json()["issuance_status"] == "completed"
     # a repeated mark_open, and a close/reopen cycle, do not issue again
     assert mark(client, "invoice", doc["id"], "open").status == 200
     assert mark(client, "invoice", doc["id"], "closed").status == 200

@@ -1137,9 +1137,12 @@ def test_overdue_total_is_an_index_query(aws: LocalStack, client: ApiClient, set
     assert service.overdue_total(tenant_id, date(2024, 4, 11)) == Decimal("119.00")
 
 
-def test_pdf_is_not_served_here_yet(client: ApiClient, setup: dict[str, int]) -> None:
+def test_pdf_is_served(client: ApiClient, setup: dict[str, int]) -> None:
+    """GET …/<id>.pdf answers the PDF (tests/integration/test_document_pdf_api.py has the rest)."""
     doc = create_document(client, **setup)
-    assert client.get(f"/api/v1/invoices/{doc['id']}.pdf").status == 406
+    response = client.get(f"/api/v1/invoices/{doc['id']}.pdf")
+    assert response.status == 200 and response.body.startswith(b"%PDF-")
+    assert response.header("Content-Type") == "application/pdf"
 
 
 def test_other_tenant_fixture_is_isolated(aws: LocalStack) -> None:

@@ -14,6 +14,9 @@ from local.template import ROOT, api_routes, function_specs, load_template
 from tests.conftest import Tenant
 from tests.support.aws import LocalStack
 from tests.support.b2b import sample_event_headers
+from tests.support.client import ApiClient
+from tests.support.issuance import share_sample_event
+from tests.support.payments import sign_sample_event
 
 TEMPLATE = load_template()
 API_FUNCTIONS = sorted({route.function for route in api_routes(TEMPLATE)})
@@ -47,9 +50,15 @@ def test_sample_event_replays(aws: LocalStack, tenant: Tenant, sample: Path) -> 
         for name, value in headers.items():
             event["headers"][name] = value
             event["multiValueHeaders"][name] = [value]
+        if event["path"].startswith("/webhooks/payments/"):  # a provider's event: signed for this tenant, now
+            sign_sample_event(event, tenant.tenant_id)
+        if event["path"].startswith("/view/"):  # the share page: pointed at a document of this tenant
+            share_sample_event(event, ApiClient(aws.gateway, tenant.api_key))
     result = aws.functions.resolve(spec.logical_id).invoke(event)
     if "Records" in event:  # an SQS batch: nothing may be reported as failed
         assert result == {"batchItemFailures": []}, result
+    elif "step" in event:  # a Step Functions task (issuance): a JSON result, no error
+        assert isinstance(result, dict), result
     else:
         assert 200 <= result["statusCode"] < 300, result
 

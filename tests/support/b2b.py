@@ -24,8 +24,15 @@ class B2bCredentials:
         return "Basic " + base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
 
 
-def make_b2b_client(tenant_id: int, billing_account_ids: Sequence[int] | None = None) -> B2bCredentials:
-    """A B2B client of the tenant: scope "all", or the listed billing accounts."""
+def make_b2b_client(
+    tenant_id: int,
+    billing_account_ids: Sequence[int] | None = None,
+    *,
+    rate_limits: tuple[int | None, int | None] = (0, 0),
+) -> B2bCredentials:
+    """A B2B client of the tenant: scope "all", or the listed billing accounts. Its rate limits
+    (per second, per minute; billing.store.b2b_throttle) are off unless asked for: tests call
+    faster than any client should; None leaves a limit at its default."""
     from billing.domain.b2b_clients import B2bClientCreate
     from billing.store.b2b_clients import B2bClients
 
@@ -34,7 +41,14 @@ def make_b2b_client(tenant_id: int, billing_account_ids: Sequence[int] | None = 
         if billing_account_ids is None
         else B2bClientCreate(billing_account_ids=list(billing_account_ids))
     )
-    issued = B2bClients().create(tenant_id, payload)
+    repo = B2bClients()
+    issued = repo.create(tenant_id, payload)
+    per_second, per_minute = rate_limits
+    repo.records.update(
+        tenant_id,
+        issued.record.id,
+        {"rate_limit_per_second": per_second, "rate_limit_per_minute": per_minute},
+    )
     return B2bCredentials(tenant_id, issued.record.id, issued.client_id, issued.client_secret, issued.api_key)
 
 

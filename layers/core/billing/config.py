@@ -19,6 +19,9 @@ class Settings(BaseModel):
     callbacks_queue_url: str = ""
     event_bus_name: str = ""
     mail_from: str = "invoices@factura.local"
+    pdf_redirect_bytes: int = 4 * 1024 * 1024
+    """PDF downloads larger than this are answered with a redirect to a presigned S3 URL: a
+    Lambda response carries at most 6 MB, and a binary body grows by a third in base64."""
 
 
 @lru_cache(maxsize=1)
@@ -33,4 +36,5 @@ def settings() -> Settings:
         callbacks_queue_url=env.get("CALLBACKS_QUEUE_URL", ""),
         event_bus_name=env.get("EVENT_BUS_NAME", ""),
         mail_from=env.get("MAIL_FROM", "invoices@factura.local"),
+        pdf_redirect_bytes=int(env.get("PDF_REDIRECT_BYTES") or 4 * 1024 * 1024),
     )

@@ -59,6 +59,10 @@ class B2bClient(Record):
     api_key_digest: str
     api_key_expires_at: datetime
     revoked_at: datetime | None = None
+    rate_limit_per_second: Annotated[int, Field(ge=0)] | None = None
+    """Requests per second and per minute this client may make (billing.store.b2b_throttle);
+    None: the defaults (B2B_RATE_PER_SECOND / B2B_RATE_PER_MINUTE); 0: no limit."""
+    rate_limit_per_minute: Annotated[int, Field(ge=0)] | None = None
 
     @property
     def access(self) -> Scope:

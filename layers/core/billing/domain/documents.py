@@ -275,6 +275,11 @@ class Document(Record):
     document_state: DocumentState = DocumentState.DRAFT
     issuance_status: str | None = None
     issue_version: int = 0
+    # issuance (billing.issuance): written by the workflow only, each write bumping `rev`
+    issuance_error: str | None = None
+    pdf_key: str | None = None
+    """S3 key of the archived PDF of this issue version (set once archived; never re-rendered)."""
+    pdf_sha256: str | None = None
     document_series_id: int
     document_series_counter: int
     document_number: str = ""
@@ -576,6 +581,9 @@ READ_ONLY_FIELDS: Final = frozenset(
         "updated_at",
         "document_number",
         "issuance_status",
+        "issuance_error",
+        "pdf_key",
+        "pdf_sha256",
         "due_date",
         "total",
         "total_due",

@@ -36,6 +36,14 @@ class NotAcceptable(BillingError):
     """The caller asked for a representation we cannot produce."""
 
 
+class TooManyRequests(BillingError):
+    """The caller exceeded its request rate; `retry_after` is how many seconds to wait."""
+
+    def __init__(self, *messages: str, retry_after: int) -> None:
+        super().__init__(*messages)
+        self.retry_after = retry_after
+
+
 class ValidationFailed(BillingError):
     """Well-formed request whose content breaks a rule (missing field, wrong type, bad transition)."""
 

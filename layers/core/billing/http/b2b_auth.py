@@ -5,7 +5,9 @@ client's API key, on every `/billing/b2b/v1/*` call.
   as `Authorization: Bearer <token>` (RFC 6750 §2.1).
 - The key goes in `X-Api-Key` and must be the key of the client the token was issued to.
 - The client is read on every call (one GetItem, besides the token's): a revoked client's tokens
-  and key stop working at once, without deleting tokens. Its scope is taken from that read too,
+  and key stop working at once, without deleting tokens.
+- An authenticated call is counted against its client's rate limits (billing.store.b2b_throttle:
+  per second and per minute); past them it is refused with 429 and Retry-After. Its scope is taken from that read too,
   so the scope in force is always the client's current one (tokens keep a copy of the scope they
   were issued with, for audit).
 
@@ -27,6 +29,7 @@ from billing.domain.b2b_clients import Scope
 from billing.domain.b2b_credentials import InvalidApiKey, InvalidClient, InvalidToken
 from billing.domain.credentials import same_digest
 from billing.store.b2b_clients import B2bClients, b2b_clients
+from billing.store.b2b_throttle import throttle
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,7 @@ def authenticate_b2b(event: Any, repo: B2bClients | None = None) -> B2bCaller:
         raise InvalidApiKey("the API key is not the key of the client the access token was issued to")
     if credentials.has_expired(client.api_key_expires_at):
         raise InvalidApiKey("the API key has expired; ask the merchant for a new B2B client")
+    throttle.check(grant.tenant_id, client)  # 429 past the client's rate (billing.store.b2b_throttle)
     return B2bCaller(tenant_id=grant.tenant_id, client_id=client.id, scope=client.access)
 
 

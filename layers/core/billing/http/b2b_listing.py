@@ -47,12 +47,23 @@ def collection_query(
     api: JsonApi[Any], fields: Mapping[str, FieldType], default_sort: tuple[SortKey, ...] = ()
 ) -> CollectionQuery:
     params = api.query_params()
-    return CollectionQuery(
-        filter=parse_filters(params, fields, RESERVED),
-        sort=parse_sort(_single(params, "sort"), fields, default_sort),
-        offset=_whole_number(params, "offset", DEFAULT_OFFSET, minimum=0, maximum=None),
-        limit=_whole_number(params, "limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT),
+    node = parse_filters(params, fields, RESERVED)
+    sort = parse_sort(_single(params, "sort"), fields, default_sort)
+    offset, limit = window(params)
+    return CollectionQuery(filter=node, sort=sort, offset=offset, limit=limit)
+
+
+def window(params: Mapping[str, list[str]]) -> tuple[int, int]:
+    """(`offset`, `limit`) of a request, with the defaults and bounds above (snapshots too)."""
+    return (
+        _whole_number(params, "offset", DEFAULT_OFFSET, minimum=0, maximum=None),
+        _whole_number(params, "limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT),
     )
+
+
+def single_param(params: Mapping[str, list[str]], name: str) -> str | None:
+    """A parameter that may be given once (400 when repeated), or None."""
+    return _single(params, name)
 
 
 def select(resources: Iterable[dict[str, Any]], query: CollectionQuery) -> tuple[list[dict[str, Any]], int]:

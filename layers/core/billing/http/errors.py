@@ -16,6 +16,7 @@ STATUS_BY_ERROR: dict[type[errors.BillingError], HTTPStatus] = {
     errors.MethodNotAllowed: HTTPStatus.METHOD_NOT_ALLOWED,
     errors.NotAcceptable: HTTPStatus.NOT_ACCEPTABLE,
     errors.ValidationFailed: HTTPStatus.UNPROCESSABLE_ENTITY,
+    errors.TooManyRequests: HTTPStatus.TOO_MANY_REQUESTS,
 }
 
 

@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 
 from aws_lambda_powertools.event_handler import Response
 
-from billing.domain.errors import BillingError
+from billing.domain.errors import BillingError, TooManyRequests
 from billing.http.resolver import Resolver
 
 CONTENT_TYPE = "application/json; charset=UTF-8"
@@ -31,6 +31,7 @@ _CODE_BY_STATUS = {
     HTTPStatus.METHOD_NOT_ALLOWED: "method_not_allowed",
     HTTPStatus.NOT_ACCEPTABLE: "not_acceptable",
     HTTPStatus.UNPROCESSABLE_ENTITY: "unprocessable_entity",
+    HTTPStatus.TOO_MANY_REQUESTS: "too_many_requests",
 }
 
 C = TypeVar("C")
@@ -98,6 +99,8 @@ class JsonApi(Resolver, Generic[C]):
     def _error_response(
         self, status: int, error: BillingError, headers: dict[str, str] | None = None
     ) -> Response[Any]:
+        if isinstance(error, TooManyRequests):
+            headers = {**(headers or {}), "Retry-After": str(error.retry_after)}
         return self.respond(
             {"error": error_code(error, status), "error_description": "; ".join(error.messages)},
             status,

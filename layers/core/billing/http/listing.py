@@ -31,16 +31,19 @@ def page_size(api: Api) -> int:
     return int(raw)
 
 
-def _page_response(api: Api, fmt: Format, root: str, items: list[Any], cursor: str | None) -> Response[Any]:
+def page_headers(api: Api, cursor: str | None) -> dict[str, str] | None:
+    """The `Link: <…>; rel="next"` and `X-Next-Cursor` headers of a page (None on the last one)."""
     if cursor is None:
-        return api.respond(fmt, root, items)
+        return None
     params = {
         k: v for k, v in (api.event.query_string_parameters or {}).items() if k not in ("cursor", "api_key")
     }
     next_url = f"{api.base_url()}{api.event.path}?{urlencode({**params, 'cursor': cursor})}"
-    return api.respond(
-        fmt, root, items, headers={"Link": f'<{next_url}>; rel="next"', "X-Next-Cursor": cursor}
-    )
+    return {"Link": f'<{next_url}>; rel="next"', "X-Next-Cursor": cursor}
+
+
+def _page_response(api: Api, fmt: Format, root: str, items: list[Any], cursor: str | None) -> Response[Any]:
+    return api.respond(fmt, root, items, headers=page_headers(api, cursor))
 
 
 def list_response(

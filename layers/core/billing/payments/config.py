@@ -23,6 +23,12 @@ class WebhookSettings(BaseModel):
     runtime sets and the template never does."""
     dead_letter_queue_url: str = ""
     """CALLBACKS_DLQ_URL: where the dispatcher puts callbacks whose retries are used up."""
+    provider_secrets_prefix: str = ""
+    """Name prefix of the payment providers' signing secrets (inbound webhooks) in Secrets
+    Manager, beside the endpoints' but under their own prefix so the public provider-webhooks
+    function can read them and nothing else (template.yaml: PROVIDER_SECRETS_PREFIX)."""
+    payment_events_dlq_url: str = ""
+    """PAYMENT_EVENTS_DLQ_URL: where the payment processor puts events it can never register."""
 
 
 @lru_cache(maxsize=1)
@@ -34,4 +40,6 @@ def webhook_settings() -> WebhookSettings:
         allow_loopback=stage == LOCAL_STAGE
         and env.get("ALLOW_LOOPBACK_WEBHOOKS", "").strip().lower() in ("1", "true"),
         dead_letter_queue_url=env.get("CALLBACKS_DLQ_URL", ""),
+        provider_secrets_prefix=env.get("PROVIDER_SECRETS_PREFIX") or f"factura/{stage}/payment-providers/",
+        payment_events_dlq_url=env.get("PAYMENT_EVENTS_DLQ_URL", ""),
     )

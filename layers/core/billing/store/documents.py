@@ -25,8 +25,14 @@ Writes, each ONE TransactWriteItems:
   (+ account totals when created open);
 - modify: document put conditioned on the `rev` read;
 - change of state: document put conditioned on `rev` + account totals update;
+- receipts for an invoice also register their payment when issued, and delete it when
+  cancelled, in the same transaction (billing.payments.registration);
 - delete (drafts only): document delete conditioned on `rev` + number release (guard delete +
   series update) + share code delete.
+
+Every create, modify and change of state of an invoice also carries the B2B bill index writes
+(billing.store.bills.bill_operations: the bill projection + its counters); any other write that
+changes an issued invoice (payments) must add them too.
 
 Account totals rule: total_open is the sum, in the account's home currency, of total_due of the
 tenant's OPEN invoices (proformas, notices and receipts owe nothing on the account). A document's
@@ -40,7 +46,7 @@ with writes): `overdue_total` computes it from GSI10 when asked.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -70,6 +76,7 @@ from billing.domain.states import DocumentState, check_modification, check_trans
 from billing.store import keys
 from billing.store.accounts import ACCOUNT_KIND, TOTALS_SK, Accounts
 from billing.store.aws import client as aws_client
+from billing.store.bills import bill_operations
 from billing.store.issuance import IssuanceRequest, start_issuance
 from billing.store.records import Records
 from billing.store.series import SERIES, Claim, Operation, SeriesStore, backoff
@@ -80,6 +87,12 @@ logger = Logger()
 HASHCODE_KIND: Final = "hashcode"
 PENDING: Final = "pending"
 _DELETE_ATTEMPTS: Final = 5
+_WRITE_ATTEMPTS: Final = 5
+
+
+class StaleWrite(Conflict):
+    """A write's condition failed: the document changed between its read and its write."""
+
 
 DOCUMENTS: Final[dict[DocumentKind, Records[Document]]] = {
     kind: Records(kind.value, Document, searchable=SEARCH_SLOTS) for kind in DocumentKind
@@ -220,19 +233,28 @@ class DocumentService:
             totals = totals_operation(tenant_id, open_total_contribution(self.kind, document))
             if totals is not None:
                 operations.append(totals)
+            operations.extend(self._linked_operations(tenant_id, None, document))
+            operations.extend(bill_operations(tenant_id, self.kind, None, document))
             return operations
 
-        try:
-            self.series.write_numbered(
-                tenant_id,
-                draft.document_series_id,
-                document_id,
-                build,
-                counter=changes.fields.get("document_series_counter"),
-                root=self.root,
-            )
-        except ConditionFailed:
-            raise Conflict(f"could not store the new {self.kind.label}; retry") from None
+        # a receipt's linked payment writes are conditioned on the invoice's rev, which the
+        # invoice's issuance workflow bumps in the background: build() reads it again
+        attempts = _WRITE_ATTEMPTS if self.kind is DocumentKind.RECEIPT else 1
+        for attempt in range(attempts):
+            try:
+                self.series.write_numbered(
+                    tenant_id,
+                    draft.document_series_id,
+                    document_id,
+                    build,
+                    counter=changes.fields.get("document_series_counter"),
+                    root=self.root,
+                )
+                break
+            except ConditionFailed:
+                if attempt == attempts - 1:
+                    raise Conflict(f"could not store the new {self.kind.label}; retry") from None
+                backoff(attempt)
         (document,) = stored
         if opening:
             self._start_issuance(tenant_id, document)
@@ -241,7 +263,11 @@ class DocumentService:
     # -- modify ----------------------------------------------------------------------------
 
     def modify(self, tenant_id: int, document_id: int, changes: DocumentChanges) -> Document:
-        """Apply the fields sent; what the document's state allows (billing.domain.states)."""
+        """Apply the fields sent; what the document's state allows (billing.domain.states).
+        Re-read and re-applied when the document changed since it was read (see `_retrying`)."""
+        return self._retrying(lambda: self._modify_once(tenant_id, document_id, changes))
+
+    def _modify_once(self, tenant_id: int, document_id: int, changes: DocumentChanges) -> Document:
         current, rev = self._read(tenant_id, document_id)
         changes = _only_changed(current, changes)
         check_modify_fields(changes, self.root)
@@ -276,6 +302,7 @@ class DocumentService:
         totals = totals_operation(tenant_id, open_total_delta(self.kind, current, updated))
         if totals is not None:
             operations.append(totals)
+        operations.extend(bill_operations(tenant_id, self.kind, current, updated))
         self._commit(operations, document_id)
         return updated
 
@@ -323,12 +350,26 @@ class DocumentService:
 
     # -- states ----------------------------------------------------------------------------
 
-    def transition(self, tenant_id: int, document_id: int, target: DocumentState) -> Document:
-        """mark_draft / mark_open / mark_closed / mark_cancelled (billing.domain.states)."""
+    def transition(
+        self,
+        tenant_id: int,
+        document_id: int,
+        target: DocumentState,
+        *,
+        email: Mapping[str, Any] | None = None,
+    ) -> Document:
+        """mark_draft / mark_open / mark_closed / mark_cancelled (billing.domain.states).
+        `email` (mark_open only): the issuance workflow also e-mails the archived PDF.
+        Re-read and re-applied when the document changed since it was read (see `_retrying`)."""
+        return self._retrying(lambda: self._transition_once(tenant_id, document_id, target, email))
+
+    def _transition_once(
+        self, tenant_id: int, document_id: int, target: DocumentState, email: Mapping[str, Any] | None
+    ) -> Document:
         current, rev = self._read(tenant_id, document_id)
         if not check_transition(current.document_state, target, self.label(document_id)):
             if target is DocumentState.OPEN and current.issuance_status == PENDING:
-                self._start_issuance(tenant_id, current)  # a repeat re-sends the (idempotent) start
+                self._start_issuance(tenant_id, current, email)  # a repeat re-sends the (idempotent) start
             return current
         update: dict[str, Any] = {"document_state": target, "updated_at": utc_now()}
         issuing = current.document_state is DocumentState.DRAFT and target is DocumentState.OPEN
@@ -339,9 +380,11 @@ class DocumentService:
         totals = totals_operation(tenant_id, open_total_delta(self.kind, current, updated))
         if totals is not None:
             operations.append(totals)
+        operations.extend(self._linked_operations(tenant_id, current, updated))
+        operations.extend(bill_operations(tenant_id, self.kind, current, updated))
         self._commit(operations, document_id)
         if issuing:
-            self._start_issuance(tenant_id, updated)
+            self._start_issuance(tenant_id, updated, email)
         return updated
 
     # -- share codes and totals ---------------------------------------------------------------
@@ -392,13 +435,38 @@ class DocumentService:
             }
         }
 
+    def _linked_operations(self, tenant_id: int, before: Document | None, after: Document) -> list[Operation]:
+        """Writes of other records that belong in this document's transaction: the payment a
+        receipt for an invoice registers when issued and takes back when cancelled
+        (billing.payments.registration.receipt_payment_operations)."""
+        if self.kind is not DocumentKind.RECEIPT:
+            return []
+        from billing.payments.registration import receipt_payment_operations
+
+        return receipt_payment_operations(tenant_id, before, after)
+
     def _commit(self, operations: Sequence[Operation], document_id: int) -> None:
         try:
             self.table.transact(operations)
         except ConditionFailed:
-            raise Conflict(f"{self.label(document_id)} was changed by another request; retry") from None
+            raise StaleWrite(f"{self.label(document_id)} was changed by another request; retry") from None
 
-    def _start_issuance(self, tenant_id: int, document: Document) -> None:
+    @staticmethod
+    def _retrying(write: Callable[[], Document]) -> Document:
+        """Run a read-compute-write, again (after a jittered pause) when its write finds the
+        document changed since the read. Besides other requests, the issuance workflow changes
+        documents in the background (its status writes bump `rev`, billing.store.document_marks),
+        which a caller should not see as a conflict. After _WRITE_ATTEMPTS: StaleWrite (422)."""
+        for attempt in range(_WRITE_ATTEMPTS - 1):
+            try:
+                return write()
+            except StaleWrite:
+                backoff(attempt)
+        return write()
+
+    def _start_issuance(
+        self, tenant_id: int, document: Document, email: Mapping[str, Any] | None = None
+    ) -> None:
         request = IssuanceRequest(
             tenant_id=tenant_id,
             kind=self.kind.value,
@@ -406,6 +474,7 @@ class DocumentService:
             version=document.issue_version,
             pk=keys.tenant_pk(tenant_id, self.kind.value),
             sk=keys.record_sk(document.id),
+            email=email,
         )
         try:
             start_issuance(request)

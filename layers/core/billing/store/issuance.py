@@ -5,13 +5,17 @@ The execution is named after the document and its issue version
 (`<kind>-<tenant>-<document id>-v<version>`), so starting it again (a retried request, a repeated
 mark_open) cannot run the workflow twice: Step Functions answers an identical start with the
 running execution and refuses a finished name with ExecutionAlreadyExists, which is taken as
-"already started". Input: {tenant_id, kind, document_id, version, pk, sk}.
+"already started". Input: {tenant_id, kind, document_id, version, pk, sk[, email]}; `email` (the
+recipients and text of billing.documents.mailer.EmailRequest) asks the workflow to e-mail the
+archived PDF.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
@@ -30,24 +34,24 @@ class IssuanceRequest:
     version: int
     pk: str
     sk: str
+    email: Mapping[str, Any] | None = None
 
     @property
     def execution_name(self) -> str:
         return f"{self.kind}-{self.tenant_id}-{self.document_id}-v{self.version}"
 
     def input(self) -> str:
-        return json.dumps(
-            {
-                "tenant_id": self.tenant_id,
-                "kind": self.kind,
-                "document_id": self.document_id,
-                "version": self.version,
-                "pk": self.pk,
-                "sk": self.sk,
-            },
-            separators=(",", ":"),
-            sort_keys=True,
-        )
+        data: dict[str, Any] = {
+            "tenant_id": self.tenant_id,
+            "kind": self.kind,
+            "document_id": self.document_id,
+            "version": self.version,
+            "pk": self.pk,
+            "sk": self.sk,
+        }
+        if self.email:
+            data["email"] = dict(self.email)
+        return json.dumps(data, separators=(",", ":"), sort_keys=True)
 
 
 def start_issuance(request: IssuanceRequest) -> str | None:

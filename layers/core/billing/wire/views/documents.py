@@ -38,7 +38,7 @@ from billing.http.errors import validation_messages
 from billing.wire.codec import as_list
 from billing.wire.xml import XmlArray
 
-_INTERNAL = frozenset({"issue_version", "home_currency"})
+_INTERNAL = frozenset({"issue_version", "home_currency", "pdf_key", "pdf_sha256"})
 _RECEIPT_ONLY = ("receipt_amount", "amount", "invoice_id", "invoice_date", "invoice_number")
 
 

@@ -1,0 +1,1 @@
+"""The issuance workflow's task code (statemachines/issue_invoice.asl.json, IssuanceFunction)."""

@@ -1,0 +1,1 @@
+curl -i -u [api_key]:x https://online-billing-service.com/api/v1/clients/1.xml

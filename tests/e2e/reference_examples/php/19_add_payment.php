@@ -1,0 +1,34 @@
+<?php
+//set BASE_URL to https://online-billing-service.com/api/v1/ for production
+define('BASE_URL', 'https://sandbox.online-billing-service.com/api/v1/');
+//replace with the api key provided in the backend
+define('API_KEY', '91b4e03e6d4a07c088921a07ab8e844c7508092cf1645b32657d6c4b5829');
+$currency_id = 5;
+$invoice_id = 1065255988; // your invoice id here
+$attributes = array(
+"payment" => array(
+"amount" => '1001.11',
+"currency_id" => $currency_id,
+"payment_date" => '2015-02-20',
+"description" => 'by payment order - Bank',
+"invoice_id" => $invoice_id
+)
+);
+$url = BASE_URL . 'payments.xml';
+$ch = curl_init();
+curl_setopt($ch, CURLOPT_POST, 1);
+curl_setopt($ch, CURLOPT_RETURNTRANSFER, true);
+curl_setopt($ch, CURLOPT_USERPWD, API_KEY . ":x");
+curl_setopt($ch, CURLOPT_URL, $url );
+curl_setopt($ch, CURLOPT_POSTFIELDS, http_build_query($attributes));
+curl_setopt($ch, CURLOPT_SSL_VERIFYPEER, false);
+$result = curl_exec($ch);
+$header = curl_getinfo($ch);
+$httpCode = curl_getinfo($ch, CURLINFO_HTTP_CODE);
+curl_close($ch);
+if ($httpCode == 201) {
+echo 'Created successfully';
+} else {
+echo '<pre> Error occured: ' . $httpCode . ':' . $result . '</pre>';
+}
+?>
