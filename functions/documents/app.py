@@ -19,7 +19,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from billing.domain.documents import SEARCH_FIELDS, DocumentKind
-from billing.domain.errors import Conflict, MethodNotAllowed, NotFound
+from billing.domain.errors import Conflict, MethodNotAllowed, NotAcceptable, NotFound
 from billing.domain.states import ACTIONS, DocumentState
 from billing.http.api import Api, parse_ref
 from billing.http.listing import list_response, search_response
@@ -42,6 +42,15 @@ def _record_id(ref: str) -> tuple[int, Format]:
     if split_format(ref)[0] == "search":
         raise MethodNotAllowed(f"{api.event.http_method} is not allowed on {api.event.path}; allowed: GET")
     return parse_ref(ref)
+
+
+def _written_record_id(ref: str) -> tuple[int, Format]:
+    """As _record_id, for writes: they answer in XML or JSON, so a `.pdf` write is refused
+    before anything changes (a PDF is only ever read)."""
+    document_id, fmt = _record_id(ref)
+    if fmt is Format.PDF:
+        raise NotAcceptable("a document is changed through .xml or .json; .pdf only reads it")
+    return document_id, fmt
 
 
 def _bare_id(ref: str) -> int:
@@ -84,13 +93,13 @@ def _routes(kind: DocumentKind, prefix: str, service: DocumentService) -> None:
 
     @api.route(f"{base}/<ref>", "PUT")
     def modify_document(ref: str) -> Response[Any]:
-        document_id, fmt = _record_id(ref)
+        document_id, fmt = _written_record_id(ref)
         changes = views.parse_changes(kind, api.payload(root), root)
         return api.respond(fmt, root, view(service.modify(api.principal.tenant_id, document_id, changes)))
 
     @api.route(f"{base}/<ref>", "DELETE")
     def delete_document(ref: str) -> Response[Any]:
-        document_id, fmt = _record_id(ref)
+        document_id, fmt = _written_record_id(ref)
         return api.respond(fmt, root, view(service.delete(api.principal.tenant_id, document_id)))
 
     for action, state in ACTIONS.items():

@@ -131,6 +131,16 @@ def test_pdf_of_another_tenant_or_an_unknown_document_is_404(aws: LocalStack, cl
     assert client.get(f"/api/v1/invoices/{doc['id']}.pdf", auth=False).status == 401
 
 
+def test_writes_through_the_pdf_suffix_are_refused_before_anything_changes(client: ApiClient) -> None:
+    doc = create_document(client)
+    path = f"/api/v1/invoices/{doc['id']}"
+    modified = client.send_form("PUT", f"{path}.pdf", {"invoice": {"note": "changed through .pdf"}})
+    assert modified.status == 406
+    assert client.delete(f"{path}.pdf").status == 406
+    after = client.get(f"{path}.json")
+    assert after.status == 200 and after.json()["note"] != "changed through .pdf"
+
+
 # -- PUT …/<id>/email.xml ------------------------------------------------------------------------------
 
 

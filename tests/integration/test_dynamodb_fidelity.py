@@ -207,7 +207,7 @@ def test_failed_transaction_restores_only_its_items(ddb: Any) -> None:
 
 def test_concurrent_conditional_puts_have_one_winner(ddb: Any) -> None:
     wins: list[int] = []
-    barrier = threading.Barrier(20)
+    barrier = threading.Barrier(20, timeout=60)
 
     def attempt(n: int) -> None:
         barrier.wait()

@@ -204,7 +204,7 @@ def test_the_same_event_three_times_at_once_registers_once(
     )
     post_stripe(aws, tenant.tenant_id, body)
     message = queued(harness)
-    start = threading.Barrier(3)
+    start = threading.Barrier(3, timeout=60)
 
     def deliver(_: int) -> Any:
         start.wait()

@@ -662,7 +662,7 @@ def test_concurrent_repeats_register_one_payment(
 ) -> None:
     invoice = open_invoice(client, setup)
     start = total_open(client)
-    barrier = threading.Barrier(10)
+    barrier = threading.Barrier(10, timeout=60)
 
     def attempt(_: int) -> int:
         barrier.wait()
@@ -680,7 +680,7 @@ def test_concurrent_different_payments_all_count(
     client: ApiClient, setup: dict[str, int], tenant: Tenant
 ) -> None:
     invoice = open_invoice(client, setup)
-    barrier = threading.Barrier(7)
+    barrier = threading.Barrier(7, timeout=60)
 
     def attempt(index: int) -> int:
         barrier.wait()
