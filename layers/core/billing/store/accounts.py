@@ -12,7 +12,7 @@ from billing.domain.errors import NotFound
 from billing.domain.ids import new_id
 from billing.domain.records import utc_now
 from billing.store import keys
-from billing.store.table import Table
+from billing.store.table import UsesTable
 
 ACCOUNT_KIND = "account"
 USER_KIND = "user"
@@ -35,16 +35,7 @@ class NewTenant:
     api_key: IssuedKey
 
 
-class Accounts:
-    def __init__(self, table: Table | None = None) -> None:
-        self._table = table
-
-    @property
-    def table(self) -> Table:
-        if self._table is None:
-            self._table = Table()
-        return self._table
-
+class Accounts(UsesTable):
     def create_tenant(self, account_fields: dict[str, Any], user_fields: dict[str, Any]) -> NewTenant:
         """Account, first user and first API key, written in one transaction."""
         tenant_id = new_id()

@@ -35,7 +35,7 @@ from billing.domain.b2b_clients import B2bClient
 from billing.domain.errors import TooManyRequests
 from billing.store import keys
 from billing.store.aws import client as aws_client
-from billing.store.table import Table
+from billing.store.table import UsesTable
 
 THROTTLE_KIND: Final = "b2b_throttle"
 EXPIRY_MARGIN: Final = 60
@@ -53,16 +53,7 @@ def limits(record: B2bClient) -> tuple[tuple[str, int, int], ...]:
     return tuple(window for window in windows if window[2] > 0)
 
 
-class Throttle:
-    def __init__(self, table: Table | None = None) -> None:
-        self._table = table
-
-    @property
-    def table(self) -> Table:
-        if self._table is None:
-            self._table = Table()
-        return self._table
-
+class Throttle(UsesTable):
     def check(self, tenant_id: int, record: B2bClient, now: float | None = None) -> None:
         """Count one call of the client; TooManyRequests (429) when a window is full."""
         moment = time.time() if now is None else now

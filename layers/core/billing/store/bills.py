@@ -72,7 +72,7 @@ from billing.domain.documents import Document, DocumentKind
 from billing.domain.errors import Conflict, MalformedInput, NotFound
 from billing.store import keys
 from billing.store.aws import client as aws_client
-from billing.store.table import ConditionFailed, Table, from_item
+from billing.store.table import ConditionFailed, UsesTable, from_item
 from billing.wire.b2b_bills import bill, is_bill
 
 BILL_KIND: Final = "bill"
@@ -297,16 +297,7 @@ class _Demand:
         return max(1, min(MAX_PAGE, max(self.need - self.consumed + 5, previous * 2)))
 
 
-class Bills:
-    def __init__(self, table: Table | None = None) -> None:
-        self._table = table
-
-    @property
-    def table(self) -> Table:
-        if self._table is None:
-            self._table = Table()
-        return self._table
-
+class Bills(UsesTable):
     @property
     def _ddb(self) -> Any:
         return aws_client("dynamodb")

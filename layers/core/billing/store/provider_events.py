@@ -26,7 +26,7 @@ import contextlib
 from typing import Any, Final
 
 from billing.store import keys
-from billing.store.table import ConditionFailed, Table
+from billing.store.table import ConditionFailed, UsesTable
 
 KIND: Final = "provider_event"
 PROCESSING: Final = "processing"
@@ -36,16 +36,7 @@ RETENTION_DAYS: Final = 90
 _REASON_CHARS: Final = 1000
 
 
-class ProviderEvents:
-    def __init__(self, table: Table | None = None) -> None:
-        self._table = table
-
-    @property
-    def table(self) -> Table:
-        if self._table is None:
-            self._table = Table()
-        return self._table
-
+class ProviderEvents(UsesTable):
     def _key(self, tenant_id: int, provider_event_id: str) -> dict[str, str]:
         return {"PK": keys.tenant_pk(tenant_id, KIND), "SK": provider_event_id}
 

@@ -15,7 +15,7 @@ from billing.domain.errors import Conflict, NotFound, ValidationFailed
 from billing.domain.ids import new_id
 from billing.domain.records import Record, utc_now
 from billing.store import keys
-from billing.store.table import ConditionFailed, Page, Table
+from billing.store.table import ConditionFailed, Page, Table, UsesTable
 
 R = TypeVar("R", bound=Record)
 
@@ -37,7 +37,7 @@ def normalize_search_value(value: Any) -> str:
     return str(value).casefold()
 
 
-class Records(Generic[R]):
+class Records(UsesTable, Generic[R]):
     def __init__(
         self, kind: str, model: type[R], *, searchable: Sequence[str] = (), table: Table | None = None
     ):
@@ -46,13 +46,7 @@ class Records(Generic[R]):
         self.kind = kind
         self.model = model
         self.searchable = tuple(searchable)
-        self._table = table
-
-    @property
-    def table(self) -> Table:
-        if self._table is None:
-            self._table = Table()
-        return self._table
+        super().__init__(table)
 
     # -- items ---------------------------------------------------------------------------
 

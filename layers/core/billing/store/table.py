@@ -198,6 +198,20 @@ class Table:
         return Page(items=items, cursor=encode_cursor(last) if last and len(items) == limit else None)
 
 
+class UsesTable:
+    """Base of the repositories: the table is found on first use (settings are read when a
+    request runs, not at import), or given explicitly (tests point a repository at another table)."""
+
+    def __init__(self, table: Table | None = None) -> None:
+        self._table = table
+
+    @property
+    def table(self) -> Table:
+        if self._table is None:
+            self._table = Table()
+        return self._table
+
+
 def from_item(raw: Mapping[str, Any]) -> dict[str, Any]:
     def convert(value: Any) -> Any:
         if isinstance(value, dict):
