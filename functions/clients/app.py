@@ -7,12 +7,12 @@ from typing import Any, cast
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from billing.domain.clients import SEARCH_FIELDS, Client, ClientCreate, ClientUpdate
-from billing.domain.errors import MethodNotAllowed, NotFound
+from billing.domain.errors import NotFound
 from billing.domain.records import Record
 from billing.http.api import Api, parse_ref
 from billing.http.listing import list_response, page_headers, page_size, search_response
 from billing.store.clients import clients
-from billing.wire.codec import Format, split_format
+from billing.wire.codec import Format
 from billing.wire.views import clients as views
 
 api = Api()
@@ -20,13 +20,6 @@ api = Api()
 
 def _view(record: Record) -> dict[str, Any]:
     return views.client(cast(Client, record))
-
-
-def _client_id(ref: str) -> tuple[int, Format]:
-    """The record a `/clients/<ref>` path names; `search.xml` is a collection that only reads."""
-    if split_format(ref)[0] == "search":
-        raise MethodNotAllowed(f"{api.event.http_method} is not allowed on {api.event.path}; allowed: GET")
-    return parse_ref(ref)
 
 
 @api.route("/api/v1/clients.{fmt}", "GET")
@@ -48,13 +41,13 @@ def search_clients(fmt: Format) -> Response[Any]:
 
 @api.route("/api/v1/clients/<ref>", "GET")
 def get_client(ref: str) -> Response[Any]:
-    client_id, fmt = _client_id(ref)
+    client_id, fmt = parse_ref(ref)
     return api.respond(fmt, "client", views.client(clients.get(api.principal.tenant_id, client_id)))
 
 
 @api.route("/api/v1/clients/<ref>", "PUT")
 def update_client(ref: str) -> Response[Any]:
-    client_id, fmt = _client_id(ref)
+    client_id, fmt = parse_ref(ref)
     changes = api.parse("client", ClientUpdate).changes()
     record = clients.update(api.principal.tenant_id, client_id, changes)
     return api.respond(fmt, "client", views.client(record))
@@ -62,7 +55,7 @@ def update_client(ref: str) -> Response[Any]:
 
 @api.route("/api/v1/clients/<ref>", "DELETE")
 def delete_client(ref: str) -> Response[Any]:
-    client_id, fmt = _client_id(ref)
+    client_id, fmt = parse_ref(ref)
     tenant = api.principal.tenant_id
     record = clients.get(tenant, client_id)
     clients.delete(tenant, client_id)

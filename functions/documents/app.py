@@ -19,12 +19,12 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from billing.domain.documents import SEARCH_FIELDS, DocumentKind
-from billing.domain.errors import Conflict, MethodNotAllowed, NotAcceptable, NotFound
+from billing.domain.errors import Conflict, NotAcceptable, NotFound
 from billing.domain.states import ACTIONS, DocumentState
 from billing.http.api import Api, parse_ref
 from billing.http.listing import list_response, search_response
 from billing.store.documents import DOCUMENTS, SERVICES, DocumentService
-from billing.wire.codec import Format, split_format
+from billing.wire.codec import Format
 from billing.wire.views import documents as views
 
 api = Api()
@@ -37,17 +37,10 @@ PREFIXES: dict[DocumentKind, tuple[str, ...]] = {
 }
 
 
-def _record_id(ref: str) -> tuple[int, Format]:
-    """The record a `/<plural>/<ref>` path names; `search.xml` is a collection that only reads."""
-    if split_format(ref)[0] == "search":
-        raise MethodNotAllowed(f"{api.event.http_method} is not allowed on {api.event.path}; allowed: GET")
-    return parse_ref(ref)
-
-
 def _written_record_id(ref: str) -> tuple[int, Format]:
-    """As _record_id, for writes: they answer in XML or JSON, so a `.pdf` write is refused
+    """As parse_ref, for writes: they answer in XML or JSON, so a `.pdf` write is refused
     before anything changes (a PDF is only ever read)."""
-    document_id, fmt = _record_id(ref)
+    document_id, fmt = parse_ref(ref)
     if fmt is Format.PDF:
         raise NotAcceptable("a document is changed through .xml or .json; .pdf only reads it")
     return document_id, fmt
@@ -85,7 +78,7 @@ def _routes(kind: DocumentKind, prefix: str, service: DocumentService) -> None:
 
     @api.route(f"{base}/<ref>", "GET")
     def get_document(ref: str) -> Response[Any]:
-        document_id, fmt = _record_id(ref)
+        document_id, fmt = parse_ref(ref)
         doc = service.get(api.principal.tenant_id, document_id)
         if fmt is Format.PDF:
             return _pdf_response(kind, api.principal.tenant_id, doc)

@@ -17,24 +17,16 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from billing.domain.errors import MethodNotAllowed
 from billing.domain.payments import PLURAL, ROOT, SEARCH_FIELDS, PaymentFields
 from billing.http.api import Api, parse_ref
 from billing.http.listing import list_response, search_response
 from billing.payments.registration import delete_payment, register
 from billing.store.payments import payments
-from billing.wire.codec import Format, split_format
+from billing.wire.codec import Format
 from billing.wire.views.payments import payment_view
 
 api = Api()
 BASE = f"/api/v1/{PLURAL}"
-
-
-def _payment_id(ref: str) -> tuple[int, Format]:
-    """The record a `/payments/<ref>` path names; `search.xml` is a collection that only reads."""
-    if split_format(ref)[0] == "search":
-        raise MethodNotAllowed(f"{api.event.http_method} is not allowed on {api.event.path}; allowed: GET")
-    return parse_ref(ref)
 
 
 @api.route(f"{BASE}.{{fmt}}", "GET")
@@ -68,13 +60,13 @@ def search_payments(fmt: Format) -> Response[Any]:
 
 @api.route(f"{BASE}/<ref>", "GET")
 def get_payment(ref: str) -> Response[Any]:
-    payment_id, fmt = _payment_id(ref)
+    payment_id, fmt = parse_ref(ref)
     return api.respond(fmt, ROOT, payment_view(payments.get(api.principal.tenant_id, payment_id)))
 
 
 @api.route(f"{BASE}/<ref>", "DELETE")
 def remove_payment(ref: str) -> Response[Any]:
-    payment_id, fmt = _payment_id(ref)
+    payment_id, fmt = parse_ref(ref)
     return api.respond(fmt, ROOT, payment_view(delete_payment(api.principal.tenant_id, payment_id)))
 
 

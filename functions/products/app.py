@@ -6,22 +6,14 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from billing.domain.errors import MethodNotAllowed
 from billing.domain.products import SEARCH_FIELDS, Product, ProductCreate, ProductUpdate
 from billing.http.api import Api, parse_ref
 from billing.http.listing import list_response, search_response
 from billing.store.products import products
-from billing.wire.codec import Format, split_format
+from billing.wire.codec import Format
 from billing.wire.views import products as views
 
 api = Api()
-
-
-def _product_id(ref: str) -> tuple[int, Format]:
-    """The record a `/products/<ref>` path names; `search.xml` is a collection that only reads."""
-    if split_format(ref)[0] == "search":
-        raise MethodNotAllowed(f"{api.event.http_method} is not allowed on {api.event.path}; allowed: GET")
-    return parse_ref(ref)
 
 
 @api.route("/api/v1/products.{fmt}", "GET")
@@ -43,13 +35,13 @@ def search_products(fmt: Format) -> Response[Any]:
 
 @api.route("/api/v1/products/<ref>", "GET")
 def get_product(ref: str) -> Response[Any]:
-    product_id, fmt = _product_id(ref)
+    product_id, fmt = parse_ref(ref)
     return api.respond(fmt, "product", views.product(products.get(api.principal.tenant_id, product_id)))
 
 
 @api.route("/api/v1/products/<ref>", "PUT")
 def update_product(ref: str) -> Response[Any]:
-    product_id, fmt = _product_id(ref)
+    product_id, fmt = parse_ref(ref)
     changes = api.parse("product", ProductUpdate).changes()
     record = products.update(api.principal.tenant_id, product_id, changes)
     return api.respond(fmt, "product", views.product(record))
@@ -57,7 +49,7 @@ def update_product(ref: str) -> Response[Any]:
 
 @api.route("/api/v1/products/<ref>", "DELETE")
 def delete_product(ref: str) -> Response[Any]:
-    product_id, fmt = _product_id(ref)
+    product_id, fmt = parse_ref(ref)
     tenant = api.principal.tenant_id
     record = products.get(tenant, product_id)
     products.delete(tenant, product_id)

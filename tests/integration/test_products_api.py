@@ -220,7 +220,9 @@ def test_modify_clears_optional_values_and_accepts_a_sent_back_read(client: ApiC
 
 @pytest.mark.parametrize("method", ["PUT", "DELETE", "POST"])
 def test_search_path_only_reads(client: ApiClient, method: str) -> None:
-    assert client.request(method, "/api/v1/products/search.xml").status == 405
+    response = client.request(method, "/api/v1/products/search.xml")
+    assert response.status == 405
+    assert response.header("Allow") == "GET"
 
 
 # -- search ----------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ class Resolver:
         self._patterns: list[tuple[re.Pattern[str], str]] = []
         self.resolver.exception_handler(Exception)(self._on_error)
         self.resolver.not_found(self._on_not_found)
+        self.resolver.use(middlewares=[self._literal_paths_keep_their_verbs])
 
     # -- declaring routes -----------------------------------------------------------------
 
@@ -110,15 +111,30 @@ class Resolver:
             HTTPStatus.INTERNAL_SERVER_ERROR, BillingError("internal error; the failure was logged")
         )
 
+    def _method_not_allowed(self, rule: str) -> Response[Any]:
+        allowed = ", ".join(sorted(self.paths[rule]))
+        error = MethodNotAllowed(
+            f"{self.event.http_method} is not allowed on {self.event.path}; allowed: {allowed}"
+        )
+        return self._error_response(HTTPStatus.METHOD_NOT_ALLOWED, error, {"Allow": allowed})
+
+    def _literal_paths_keep_their_verbs(
+        self, app: APIGatewayRestResolver, next_middleware: NextMiddleware
+    ) -> Response[Any]:
+        """A literal path (`/clients/search.xml`) answers 405 for a verb it does not serve, as
+        API Gateway routes it: without this, Powertools would hand `PUT /clients/search.xml` to
+        the `/clients/<ref>` route with ref "search.xml". Runs before authentication, like 405s
+        from _on_not_found."""
+        path = app.current_event.path
+        if path in self.paths and app.current_event.http_method.upper() not in self.paths[path]:
+            return self._method_not_allowed(path)
+        return next_middleware(app)
+
     def _on_not_found(self, _: Exception) -> Response[Any]:
         path = self.event.path
         for pattern, rule in self._patterns:
             if pattern.match(path):
-                allowed = ", ".join(sorted(self.paths[rule]))
-                error = MethodNotAllowed(
-                    f"{self.event.http_method} is not allowed on {path}; allowed: {allowed}"
-                )
-                return self._error_response(HTTPStatus.METHOD_NOT_ALLOWED, error, {"Allow": allowed})
+                return self._method_not_allowed(rule)
         return self._error_response(HTTPStatus.NOT_FOUND, NotFound(f"no resource at {path}"))
 
     def handler(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
